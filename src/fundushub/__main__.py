@@ -1,0 +1,3 @@
+from fundushub.cli import main
+
+main()

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from fundushub.accounts.models import User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "email", "is_staff", "file_upload_count", "upload_quota"]
+    filter_horizontal = ["groups", "user_permissions", "lab_units"]
+    fieldsets = BaseUserAdmin.fieldsets + (
+        ("Lab units and quota", {"fields": ["lab_units", "upload_quota", "file_upload_count"]}),
+    )

@@ -1,0 +1,164 @@
+"""The `fundushub` command: demo, serve, worker, manage."""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+
+def _setup(data_dir: str | None) -> None:
+    if data_dir:
+        os.environ["FUNDUSHUB_DATA_DIR"] = data_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundushub.settings")
+    import django
+
+    django.setup()
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    from fundushub.wsgi import application
+
+    # Waitress buffers request bodies to disk past 1 MB, so large uploads never sit in memory.
+    serve(
+        application,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=2**40,
+        inbuf_overflow=1024 * 1024,
+        channel_timeout=300,
+        ident="fundushub",
+    )
+
+
+def _spawn_worker(data_dir: str | None) -> subprocess.Popen:
+    env = dict(os.environ)
+    if data_dir:
+        env["FUNDUSHUB_DATA_DIR"] = data_dir
+    return subprocess.Popen([sys.executable, "-m", "fundushub", "worker"], env=env)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    if os.name == "posix":
+        proc.send_signal(signal.SIGINT)
+    else:
+        proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def cmd_demo(args) -> int:
+    _setup(args.data_dir)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from fundushub.accounts.demo import create_demo_users
+    from fundushub.catalog.reference import load_reference_data
+
+    call_command("migrate", interactive=False, verbosity=0)
+    load_reference_data(demo=True)
+    passwords = create_demo_users(args.demo_password)
+    worker = _spawn_worker(args.data_dir)
+    url = f"http://{args.host}:{args.port}/"
+    print(f"\nFundus Hub demo — data in {settings.DATA_DIR}")
+    print(f"Open {url}  (admin site: {url}admin/)\n")
+    print("Demo accounts (username / password):")
+    for username, pw in passwords.items():
+        print(f"  {username:10s} {pw}")
+    print("\nPress Ctrl+C to stop.", flush=True)
+    try:
+        _serve(args.host, args.port, args.threads)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop(worker)
+        print("Stopped.")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    _setup(args.data_dir)
+    print(f"Serving on http://{args.host}:{args.port}/ (Ctrl+C stops)", flush=True)
+    try:
+        _serve(args.host, args.port, args.threads)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_worker(args) -> int:
+    _setup(args.data_dir)
+    from django.core.management import call_command
+
+    try:
+        call_command("worker", once=args.once)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_manage(args) -> int:
+    _setup(args.data_dir)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["fundushub manage", *args.rest])
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fundushub",
+        description="Fundus Hub: retinal-image uploads, camera ingestion and the image store.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument(
+            "--data-dir",
+            help="where the database, files and secret key live "
+            "(default: $FUNDUSHUB_DATA_DIR, else ./var)",
+        )
+        p.set_defaults(func=func)
+        return p
+
+    def add_http(p):
+        p.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+        )
+        p.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+        p.add_argument(
+            "--threads", type=int, default=8, help="request threads (default %(default)s)"
+        )
+
+    demo = add(
+        "demo", cmd_demo, "Migrate, load demo data and accounts, then run the site and a worker."
+    )
+    add_http(demo)
+    demo.add_argument("--demo-password", help="set every demo account to this password")
+    add_http(add("serve", cmd_serve, "Run the web site only (no worker)."))
+    worker = add("worker", cmd_worker, "Run the background task worker only.")
+    worker.add_argument("--once", action="store_true", help="process pending work, then exit")
+    manage = add("manage", cmd_manage, "Run a Django management command, e.g. 'manage migrate'.")
+    manage.add_argument("rest", nargs=argparse.REMAINDER, help="the command and its arguments")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if os.name == "posix":
+        signal.signal(signal.SIGTERM, _terminate)
+    sys.exit(args.func(args))
+
+
+def _terminate(signum, frame):
+    # A service manager's SIGTERM stops the demo/serve as cleanly as Ctrl+C does.
+    raise KeyboardInterrupt

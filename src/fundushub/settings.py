@@ -1,0 +1,186 @@
+"""Settings from the environment, with safe defaults that run on one machine (SQLite, local files)."""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from fundushub.lib.env import env_bool, env_int, env_list
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("FUNDUSHUB_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+MEDIA_ROOT = DATA_DIR / "media"
+STAGING_DIR = MEDIA_ROOT / "staging"
+STAGING_DIR.mkdir(parents=True, exist_ok=True)
+(DATA_DIR / "static").mkdir(exist_ok=True)
+
+
+def _secret_key() -> str:
+    """Use SECRET_KEY when given; otherwise generate one once and keep it in the data directory."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "fundushub.accounts",
+    "fundushub.catalog",
+    "fundushub.audit",
+    "fundushub.images",
+    "fundushub.uploads",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fundushub.urls"
+WSGI_APPLICATION = "fundushub.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/direct/upload"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "fundushub.accounts.roles.context",
+            ],
+        },
+    },
+]
+
+# SQLite by default: WAL so readers never block the writer, IMMEDIATE so write transactions take
+# the lock up front instead of failing half-way with "database is locked".
+_SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "fundushub.sqlite3",
+            "OPTIONS": dict(_SQLITE_OPTIONS),
+        }
+    }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Tests use a file, not memory, so the worker and server processes they start share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Files: local by default; S3-compatible when FUNDUSHUB_S3_BUCKET is set (django-storages + boto3).
+if os.environ.get("FUNDUSHUB_S3_BUCKET"):
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["FUNDUSHUB_S3_BUCKET"],
+            "endpoint_url": os.environ.get("FUNDUSHUB_S3_ENDPOINT_URL") or None,
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+            "client_config_kwargs": {"request_checksum_calculation": "when_required"},
+        },
+    }
+else:
+    # Content-addressed names: a second save of the same key replaces identical bytes in place.
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "allow_overwrite": True},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Uploads stream to files beside the media root, so storing one is a rename, never a copy.
+FILE_UPLOAD_TEMP_DIR = str(STAGING_DIR)
+FILE_UPLOAD_HANDLERS = ["fundushub.uploads.streaming.StagingUploadHandler"]
+# Over-cap files are rejected visibly by the upload handler, so Django's own cap only stops abuse.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 10_000)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# Direct-upload limits (the user's document names these variables); admins can override at runtime.
+DIRECT_UPLOAD_MAX_FILE_SIZE_MB = env_int("DIRECT_UPLOAD_MAX_FILE_SIZE_MB", 5)
+DIRECT_UPLOAD_MAX_FILES = env_int("DIRECT_UPLOAD_MAX_FILES", 100)
+MAX_FILES_PER_UPLOAD = env_int("MAX_FILES_PER_UPLOAD", 50)  # lifetime quota per user; 0 = unlimited
+# A claimed item whose worker has not finished it within this many seconds is given to another.
+FUNDUSHUB_ITEM_LEASE_SECONDS = env_int("FUNDUSHUB_ITEM_LEASE_SECONDS", 120)
+FUNDUSHUB_REAPER_INTERVAL = env_int("FUNDUSHUB_REAPER_INTERVAL", 15)
+FUNDUSHUB_THUMBNAIL_SIZE = env_int("FUNDUSHUB_THUMBNAIL_SIZE", 384)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("HTTPS", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY", False) else None
+)
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

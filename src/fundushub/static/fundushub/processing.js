@@ -1,0 +1,50 @@
+// Live progress: polls the job status API every 2 s until the job is finished, then goes to results.
+(function () {
+  var box = document.getElementById("job");
+  if (!box) return;
+  var statusUrl = box.dataset.statusUrl, resultsUrl = box.dataset.resultsUrl;
+  var LABELS = { done: "Completed" };
+  var timer = null;
+
+  function badge(state) {
+    var span = document.createElement("span");
+    span.className = "badge badge-" + state;
+    span.textContent = LABELS[state] || state.charAt(0).toUpperCase() + state.slice(1);
+    return span;
+  }
+
+  function render(job) {
+    document.getElementById("job-badge").replaceChildren(badge(job.status));
+    var progress = document.getElementById("progress");
+    progress.setAttribute("aria-valuenow", job.percent);
+    progress.querySelector(".bar").style.width = job.percent + "%";
+    document.getElementById("progress-text").textContent =
+      job.processed + " of " + job.total + " files processed";
+    var rows = job.items.map(function (item) {
+      var tr = document.createElement("tr");
+      [item.filename, null, item.detail].forEach(function (text, i) {
+        var td = document.createElement("td");
+        if (i === 1) td.appendChild(badge(item.state)); else td.textContent = text;
+        tr.appendChild(td);
+      });
+      return tr;
+    });
+    document.getElementById("items").replaceChildren.apply(document.getElementById("items"), rows);
+    document.getElementById("view-results").hidden = !job.finished;
+  }
+
+  function poll() {
+    clearTimeout(timer);
+    fetch(statusUrl, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (job) {
+        render(job);
+        if (job.finished) { window.location.assign(resultsUrl); return; }
+        timer = setTimeout(poll, 2000);
+      })
+      .catch(function () { timer = setTimeout(poll, 3000); });
+  }
+
+  document.getElementById("refresh").addEventListener("click", poll);
+  timer = setTimeout(poll, 1000);
+})();

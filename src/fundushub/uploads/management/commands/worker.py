@@ -1,0 +1,69 @@
+"""The task worker: django-tasks-db's worker plus the reaper that re-queues expired item claims."""
+
+import logging
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connection
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+
+from fundushub.uploads.tasks import reclaim_expired
+
+log = logging.getLogger(__name__)
+
+
+def _reap_periodically(stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        try:
+            close_old_connections()
+            reclaim_expired()
+        except Exception:
+            log.exception("Re-queueing expired items failed; trying again later")
+    connection.close()
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the background worker that processes uploads (validate, store, thumbnail). "
+        "Run several on one or many machines to go faster; they share the database queue."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--once", action="store_true", help="process everything pending, then exit"
+        )
+        parser.add_argument(
+            "--interval", type=float, default=0.5, help="seconds between polls when idle"
+        )
+
+    def handle(self, *args, once=False, interval=0.5, **options):
+        logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
+        reclaim_expired()
+        stop = threading.Event()
+        reaper = threading.Thread(
+            target=_reap_periodically,
+            args=(stop, settings.FUNDUSHUB_REAPER_INTERVAL),
+            name="reaper",
+            daemon=True,
+        )
+        if not once:
+            reaper.start()
+        worker = Worker(
+            queue_names=["default"],
+            interval=interval,
+            batch=once,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=get_random_string(32),
+            excluded_queue_names=[],
+        )
+        if not once:
+            worker.configure_signals()
+        self.stdout.write("Worker ready." if not once else "Processing pending work...")
+        try:
+            worker.run()
+        finally:
+            stop.set()

@@ -1,0 +1,128 @@
+"""Receive uploaded files straight into durable staging files, hashing as the bytes pass.
+
+Nothing is held in memory beyond one chunk: a file over the size limit stops being written the
+moment it crosses the limit, and files beyond the per-upload cap are not written at all; both are
+still reported, so the job can show every file the user sent.
+"""
+
+import hashlib
+import os
+import uuid
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.files.uploadhandler import FileUploadHandler
+
+from fundushub.images import blobs
+from fundushub.images.sniff import HEAD_SIZE, sniff
+from fundushub.uploads.limits import Limits
+
+MAX_FILENAME = 255
+
+
+class StagedFile:
+    """What request.FILES holds for one received file."""
+
+    def __init__(self, name: str, size: int, staged_key: str = "", rejection: str = ""):
+        self.name = name
+        self.size = size
+        self.staged_key = staged_key
+        self.rejection = rejection
+        self.md5 = ""
+        self.sha256 = ""
+        self.mime = ""
+
+    def discard(self) -> None:
+        if self.staged_key:
+            blobs.delete(self.staged_key)
+            self.staged_key = ""
+
+    def close(self) -> None:
+        pass
+
+
+def clean_filename(name: str) -> str:
+    """Display name: Django already kept only the last path part and printable characters."""
+    name = name.replace("\x00", "").strip()
+    if len(name) <= MAX_FILENAME:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    ext = ext[:16] if dot else ""
+    return (stem if dot else name)[: MAX_FILENAME - len(ext) - 1] + (f".{ext}" if ext else "")
+
+
+class StagingUploadHandler(FileUploadHandler):
+    chunk_size = 256 * 1024
+
+    def __init__(self, request, limits: Limits):
+        super().__init__(request)
+        self.limits = limits
+        self.files_seen = 0
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.files_seen += 1
+        self.received = 0
+        self.head = b""
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha256 = hashlib.sha256()
+        self.rejection = ""
+        self.file = None
+        if self.files_seen > self.limits.max_files:
+            self.rejection = f"Too many files (max {self.limits.max_files} per upload)"
+            return
+        self.staged_name = uuid.uuid4().hex
+        self.local_path = os.path.join(settings.FILE_UPLOAD_TEMP_DIR, self.staged_name)
+        self.file = open(self.local_path, "xb")  # noqa: SIM115 - closed in file_complete
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.file is None:
+            return None
+        if self.received > self.limits.max_file_size:
+            self.rejection = f"File too large (max {self.limits.max_file_size_mb}MB)"
+            self._drop_file()
+            return None
+        if len(self.head) < HEAD_SIZE:
+            self.head += raw_data[: HEAD_SIZE - len(self.head)]
+        self.md5.update(raw_data)
+        self.sha256.update(raw_data)
+        self.file.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        staged = StagedFile(clean_filename(self.file_name), self.received, rejection=self.rejection)
+        if self.file is None:
+            return staged
+        if self.received == 0:
+            self._drop_file()
+            staged.rejection = "No selected file"
+            return staged
+        mime = sniff(self.head)
+        staged.mime = mime
+        staged.md5, staged.sha256 = self.md5.hexdigest(), self.sha256.hexdigest()
+        self.file.flush()
+        os.fsync(self.file.fileno())  # bytes durable before any row refers to them
+        self.file.close()
+        staged.staged_key = self._publish()
+        return staged
+
+    def upload_interrupted(self):
+        if getattr(self, "file", None) is not None:
+            self._drop_file()
+
+    def _publish(self) -> str:
+        """The staged file's storage key; copied into storage when storage is not this disk."""
+        key = f"staging/{self.staged_name}"
+        if blobs.local_path(key) != self.local_path:
+            with open(self.local_path, "rb") as f:
+                default_storage.save(key, File(f))
+            os.remove(self.local_path)
+        self.file = None
+        return key
+
+    def _drop_file(self):
+        self.file.close()
+        os.remove(self.local_path)
+        self.file = None

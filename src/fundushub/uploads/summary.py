@@ -1,0 +1,56 @@
+"""A job as people and the status API see it: counts, state, and every file's outcome."""
+
+from fundushub.uploads.models import (
+    JOB_ERROR_MESSAGE,
+    PENDING_STATES,
+    ItemState,
+    JobState,
+    job_state,
+)
+
+
+def job_summary(job) -> dict:
+    items = list(job.items.order_by("position"))
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.state] = counts.get(item.state, 0) + 1
+    state = job_state(counts)
+    finished = [i.finished_at for i in items if i.finished_at]
+    total = len(items)
+    terminal = total - sum(counts.get(s, 0) for s in PENDING_STATES)
+    return {
+        "job_id": str(job.id),
+        "token": str(job.id),
+        "status": state,
+        "error": JOB_ERROR_MESSAGE if state == JobState.ERROR else "",
+        "uploader": job.user.get_username(),
+        "created_at": job.created_at.isoformat(),
+        "completed_at": max(finished).isoformat()
+        if finished and state in (JobState.DONE, JobState.ERROR)
+        else None,
+        "hospital": job.hospital.name,
+        "lab_unit": job.lab_unit.name,
+        "camera": job.camera.name,
+        "disease": job.disease.code,
+        "area": job.area.name,
+        "mydriatic": job.mydriatic,
+        "total": total,
+        "processed": terminal,
+        "percent": round(100 * terminal / total) if total else 100,
+        "counts": {s.value: counts.get(s.value, 0) for s in ItemState},
+        "succeeded": counts.get(ItemState.COMPLETED, 0),
+        "duplicates": counts.get(ItemState.DUPLICATE, 0),
+        "failed": counts.get(ItemState.ERROR, 0),
+        "rejected": job.rejected,
+        "finished": state in (JobState.DONE, JobState.ERROR),
+        "items": [
+            {
+                "filename": i.filename,
+                "state": i.state,
+                "detail": i.detail,
+                "image_id": str(i.image_id) if i.image_id else None,
+                "size": i.size,
+            }
+            for i in items
+        ],
+    }

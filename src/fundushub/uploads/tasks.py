@@ -1,0 +1,85 @@
+"""Background work: process a job's items, and give expired claims back to the queue.
+
+django-tasks never re-runs a task whose worker died, so items carry their own lease: a claimed
+item not finished before its lease ends is re-queued by reclaim_expired(), which every worker
+runs at start and then periodically.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tasks import task
+
+from fundushub.uploads.ingest import LostLease, process_item
+from fundushub.uploads.models import ItemState, UploadItem
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+GAVE_UP = "Processing failed repeatedly (the worker stopped while handling this file)"
+
+
+def claim_next(job_id) -> UploadItem | None:
+    """Claim the job's next queued item with a conditional UPDATE; None when nothing is left."""
+    lease = timedelta(seconds=settings.FUNDUSHUB_ITEM_LEASE_SECONDS)
+    while True:
+        pk = (
+            UploadItem.objects.filter(job_id=job_id, state=ItemState.QUEUED)
+            .order_by("position")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if pk is None:
+            return None
+        claimed = UploadItem.objects.filter(pk=pk, state=ItemState.QUEUED).update(
+            state=ItemState.PROCESSING,
+            lease_until=timezone.now() + lease,
+            attempts=F("attempts") + 1,
+        )
+        if claimed:
+            return UploadItem.objects.select_related("job", "job__user").get(pk=pk)
+
+
+@task()
+def process_job(job_id: str) -> dict:
+    done = {}
+    while item := claim_next(job_id):
+        try:
+            state = process_item(item)
+        except LostLease:
+            log.warning("Item %s of job %s was re-claimed by another worker", item.pk, job_id)
+            continue
+        except Exception as e:
+            log.exception("Item %s of job %s failed", item.pk, job_id)
+            state = _error(item, f"Processing failed: {e.__class__.__name__}")
+        done[state] = done.get(state, 0) + 1
+    return done
+
+
+def _error(item: UploadItem, detail: str) -> str:
+    UploadItem.objects.filter(
+        pk=item.pk, state=ItemState.PROCESSING, attempts=item.attempts
+    ).update(state=ItemState.ERROR, detail=detail, finished_at=timezone.now())
+    return ItemState.ERROR
+
+
+def reclaim_expired() -> int:
+    """Re-queue items whose worker died; give up on an item after MAX_ATTEMPTS claims."""
+    now = timezone.now()
+    expired = UploadItem.objects.filter(state=ItemState.PROCESSING, lease_until__lt=now)
+    job_ids = set(expired.values_list("job_id", flat=True))
+    if not job_ids:
+        return 0
+    with transaction.atomic():
+        expired.filter(attempts__gte=MAX_ATTEMPTS).update(
+            state=ItemState.ERROR, detail=GAVE_UP, finished_at=now
+        )
+        count = expired.update(state=ItemState.QUEUED, lease_until=None)
+        for job_id in job_ids:
+            process_job.enqueue(str(job_id))
+    log.info("Re-queued %d item(s) whose worker stopped, in %d job(s)", count, len(job_ids))
+    return count

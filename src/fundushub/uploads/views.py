@@ -1,0 +1,141 @@
+"""Direct-upload pages: the form, live progress, results and recent jobs."""
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max, Q
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from fundushub.accounts.roles import can_upload
+from fundushub.uploads.choices import clean_choices, options_for
+from fundushub.uploads.jobs import create_job
+from fundushub.uploads.limits import current_limits
+from fundushub.uploads.models import ItemState, job_state
+from fundushub.uploads.scope import visible_jobs
+from fundushub.uploads.streaming import StagingUploadHandler
+from fundushub.uploads.summary import job_summary
+
+NO_SELECTED_FILE = "No selected file"
+RECENT_JOBS = 100
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _form_context(request, error=""):
+    return {
+        "options": options_for(request.user),
+        "limits": current_limits(),
+        "error": error,
+        "quota_remaining": request.user.quota_remaining(),
+    }
+
+
+def _rejected_in_browser(raw: str) -> list:
+    """The browser's list of files it left out; anything malformed is ignored, not trusted."""
+    try:
+        entries = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    if not isinstance(entries, list):
+        return []
+    return [
+        {"filename": str(e.get("filename", ""))[:255], "reason": str(e.get("reason", ""))[:300]}
+        for e in entries[:1000]
+        if isinstance(e, dict)
+    ]
+
+
+def _refuse(request, error, status=400):
+    if _wants_json(request):
+        return JsonResponse({"error": error}, status=status)
+    return render(request, "uploads/upload.html", _form_context(request, error), status=status)
+
+
+@csrf_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    if not can_upload(request.user):
+        raise PermissionDenied
+    if request.method == "GET":
+        return render(request, "uploads/upload.html", _form_context(request))
+    # The handler must be in place before anything reads the body, hence the CSRF check inside.
+    request.upload_handlers = [StagingUploadHandler(request, current_limits())]
+    return _receive(request)
+
+
+@csrf_protect
+def _receive(request):
+    files = request.FILES.getlist("files")
+    choices, error = clean_choices(request.user, request.POST)
+    if error or not files:
+        for f in files:
+            f.discard()
+        return _refuse(request, error or NO_SELECTED_FILE)
+    job = create_job(request, choices, files, _rejected_in_browser(request.POST.get("rejected")))
+    url = reverse("upload-processing", args=[job.id])
+    if _wants_json(request):
+        return JsonResponse({"job_id": str(job.id), "processing_url": url}, status=201)
+    return HttpResponse(status=303, headers={"Location": url})
+
+
+@require_GET
+@login_required
+def processing(request, job_id):
+    job = get_object_or_404(visible_jobs(request.user).select_related(*_RELATED), pk=job_id)
+    return render(request, "uploads/processing.html", {"job": job, "summary": job_summary(job)})
+
+
+@require_GET
+@login_required
+def results(request, job_id):
+    job = get_object_or_404(visible_jobs(request.user).select_related(*_RELATED), pk=job_id)
+    summary = job_summary(job)
+    if not summary["finished"]:
+        return redirect("upload-processing", job_id=job.id)
+    failures = [i for i in summary["items"] if i["state"] == ItemState.ERROR]
+    return render(
+        request,
+        "uploads/results.html",
+        {"job": job, "summary": summary, "failures": failures + summary["rejected"]},
+    )
+
+
+@require_GET
+@login_required
+def recent_jobs(request):
+    jobs = (
+        visible_jobs(request.user)
+        .select_related("user", "hospital", "lab_unit")
+        .annotate(
+            n_total=Count("items"),
+            n_queued=Count("items", filter=Q(items__state=ItemState.QUEUED)),
+            n_processing=Count("items", filter=Q(items__state=ItemState.PROCESSING)),
+            n_completed=Count("items", filter=Q(items__state=ItemState.COMPLETED)),
+            n_duplicate=Count("items", filter=Q(items__state=ItemState.DUPLICATE)),
+            n_error=Count("items", filter=Q(items__state=ItemState.ERROR)),
+            last_finished=Max("items__finished_at"),
+        )
+        .order_by("-created_at")[:RECENT_JOBS]
+    )
+    rows = []
+    for job in jobs:
+        counts = {s: getattr(job, f"n_{s}") for s in ItemState.values}
+        rows.append(
+            {
+                "job": job,
+                "state": job_state(counts),
+                "rejections": job.n_error + len(job.rejected),
+            }
+        )
+    return render(request, "uploads/jobs.html", {"rows": rows, "limit": RECENT_JOBS})
+
+
+_RELATED = ("user", "hospital", "lab_unit", "camera", "disease", "area")

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import include, path
+
+admin.site.site_header = "Fundus Hub administration"
+admin.site.site_title = "Fundus Hub"
+
+urlpatterns = [
+    path("", lambda request: redirect("upload"), name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("fundushub.uploads.urls")),
+    path("", include("fundushub.images.urls")),
+]
