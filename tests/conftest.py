@@ -33,11 +33,25 @@ def fundus_jpeg(seed: int = 0, size=(640, 480), quality=85) -> bytes:
     return out.getvalue()
 
 
+def noisy_jpeg(seed: int = 0, size=(1600, 1200), quality=95) -> bytes:
+    """A large, hard-to-compress JPEG (sensor noise), for size-limit tests."""
+    noise = PILImage.effect_noise(size, 60 + seed % 20).convert("RGB")
+    out = io.BytesIO()
+    noise.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
 def fundus_png(seed: int = 0, size=(320, 240)) -> bytes:
     im = PILImage.new("RGB", size, (seed % 255, 60, 20))
     out = io.BytesIO()
     im.save(out, "PNG")
     return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The test world signs in a few users per test; production-strength hashing costs ~0.3 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -107,9 +107,12 @@ else:
             "OPTIONS": dict(_SQLITE_OPTIONS),
         }
     }
+# Test databases are named per test run, so concurrent runs on one machine never collide; SQLite's
+# is a file, not memory, so the worker and server processes a test starts can share it.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Tests use a file, not memory, so the worker and server processes they start share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
