@@ -5,6 +5,7 @@ identical bytes shared by two hospitals are one blob.
 """
 
 import os
+import uuid
 
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -52,7 +53,7 @@ def write_bytes(key: str, data: bytes) -> None:
     dest = local_path(key)
     if dest:
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        tmp = f"{dest}.{os.getpid()}.tmp"
+        tmp = f"{dest}.{uuid.uuid4().hex}.tmp"  # unique: threads and processes may race
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()

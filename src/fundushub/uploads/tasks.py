@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
 
 from fundushub.uploads.ingest import LostLease, process_item
 from fundushub.uploads.models import ItemState, UploadItem
@@ -44,6 +45,9 @@ def claim_next(job_id) -> UploadItem | None:
             return UploadItem.objects.select_related("job", "job__user").get(pk=pk)
 
 
+TASK_PATH = "fundushub.uploads.tasks.process_job"
+
+
 @task()
 def process_job(job_id: str) -> dict:
     done = {}
@@ -68,18 +72,45 @@ def _error(item: UploadItem, detail: str) -> str:
 
 
 def reclaim_expired() -> int:
-    """Re-queue items whose worker died; give up on an item after MAX_ATTEMPTS claims."""
+    """Give the work of dead workers back to the queue; returns how many items were re-queued.
+
+    Two cases: an item claimed but not finished before its lease ended, and a job whose task
+    died between two items, leaving queued items that no task will ever pick up.
+    """
     now = timezone.now()
     expired = UploadItem.objects.filter(state=ItemState.PROCESSING, lease_until__lt=now)
     job_ids = set(expired.values_list("job_id", flat=True))
-    if not job_ids:
-        return 0
     with transaction.atomic():
         expired.filter(attempts__gte=MAX_ATTEMPTS).update(
             state=ItemState.ERROR, detail=GAVE_UP, finished_at=now
         )
         count = expired.update(state=ItemState.QUEUED, lease_until=None)
+        job_ids |= _abandoned_jobs(now)
         for job_id in job_ids:
             process_job.enqueue(str(job_id))
-    log.info("Re-queued %d item(s) whose worker stopped, in %d job(s)", count, len(job_ids))
+    if job_ids:
+        log.info("Re-queued %d item(s) in %d job(s) whose worker stopped", count, len(job_ids))
     return count
+
+
+def _abandoned_jobs(now) -> set:
+    """Jobs with queued items, nothing in progress, no task waiting, and idle for a lease period."""
+    idle_since = now - timedelta(seconds=settings.FUNDUSHUB_ITEM_LEASE_SECONDS)
+    candidates = (
+        UploadItem.objects.filter(state=ItemState.QUEUED, job__created_at__lt=idle_since)
+        .values_list("job_id", flat=True)
+        .distinct()
+    )
+    abandoned = set()
+    for job_id in candidates:
+        items = UploadItem.objects.filter(job_id=job_id)
+        if items.filter(state=ItemState.PROCESSING).exists():
+            continue
+        if items.filter(finished_at__gte=idle_since).exists():
+            continue
+        if DBTaskResult.objects.filter(
+            status=TaskResultStatus.READY, task_path=TASK_PATH, args_kwargs__args__0=str(job_id)
+        ).exists():
+            continue
+        abandoned.add(job_id)
+    return abandoned
