@@ -75,7 +75,6 @@ class Pages:
             self.contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.on("console", lambda m: print("CONSOLE", m.text))
         page.on("pageerror", lambda e: self.js_errors.append(f"{page.url}: {e}"))
         return page
 

@@ -63,7 +63,10 @@ def check_duplicates(request):
     try:
         body = json.loads(request.body or b"{}")
         hospital_id = int(body.get("hospital"))
-        hashes = [str(h).lower() for h in body.get("md5", [])][:MAX_HASHES]
+        hashes = body.get("md5", [])
+        if not isinstance(hashes, list):
+            raise TypeError
+        hashes = [str(h).lower() for h in hashes[:MAX_HASHES]]
     except (ValueError, TypeError, AttributeError):
         return JsonResponse({"error": 'Send {"hospital": id, "md5": [hex, ...]}'}, status=400)
     if not may_use_hospital(request.user, hospital_id):

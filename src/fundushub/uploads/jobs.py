@@ -1,6 +1,7 @@
 """Creating a job from what the request received: rows only after the bytes are durable."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from fundushub.audit.models import client_ip, record
 from fundushub.images.sniff import ACCEPTED
@@ -27,6 +28,7 @@ def _item_for(job, position, staged) -> UploadItem:
     if rejection:
         staged.discard()
         item.state, item.detail = ItemState.ERROR, rejection
+        item.finished_at = timezone.now()
     else:
         item.staged_key = staged.staged_key
     return item
