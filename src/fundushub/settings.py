@@ -142,12 +142,12 @@ STORAGES = {
 }
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploads stream to files beside the media root, so storing one is a rename, never a copy.
 FILE_UPLOAD_TEMP_DIR = str(STAGING_DIR)
-FILE_UPLOAD_HANDLERS = ["fundushub.uploads.streaming.StagingUploadHandler"]
 # Over-cap files are rejected visibly by the upload handler, so Django's own cap only stops abuse.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 10_000)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000

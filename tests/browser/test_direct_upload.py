@@ -98,6 +98,7 @@ def test_an_upload_leaves_out_a_duplicate_and_a_wrong_type_and_reports_them(page
     expect(page.locator("#job-badge")).to_have_text("Queued")
     expect(page.locator("#progress-text")).to_have_text("0 of 1 files processed")
     expect(page.locator("#items")).to_contain_text("fundus-1.jpg")
+    expect(page.get_by_role("link", name="View Results")).to_be_hidden()
     screenshot(page, "processing")
 
     workers.start()
@@ -172,7 +173,9 @@ def test_the_lab_unit_list_shows_only_the_chosen_hospitals_units(pages, world):
     expect(units.locator("option")).to_have_text(["Choose a lab unit…", "Retina", "Screening"])
     units.select_option(label="Screening")
 
-    page.locator(".pill", has_text="Northgate").click()
+    page.get_by_label("St Lucia").focus()
+    page.keyboard.press("ArrowLeft")  # the pills are a radio group: arrow keys move the choice
+    expect(page.get_by_label("Northgate")).to_be_checked()
     expect(units.locator("option")).to_have_text(["Choose a lab unit…", "Outpatients"])
     expect(units).to_have_value(str(world.outpatients.pk))  # the only one, so chosen
 
@@ -215,7 +218,8 @@ def test_it_checks_files_in_the_browser_and_sends_only_those_that_pass(pages, wo
     )
     screenshot(page, "upload-form-tablet")
 
-    page.get_by_role("button", name="Remove c.jpg").click()
+    page.get_by_role("button", name="Remove c.jpg").press("Enter")
+    expect(page.get_by_role("button", name="Remove a.jpg").nth(1)).to_be_focused()
     expect(statuses).to_have_text(
         ["Ready", "Ready", "Duplicate file", "File too large (max 1MB)", "Ready"]
     )

@@ -1,0 +1,166 @@
+"""The `fundushub` command, run as users run it: in its own process."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.conftest import fundus_jpeg
+
+FUNDUSHUB = [sys.executable, "-m", "fundushub"]
+
+
+def clean_env(data_dir) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["FUNDUSHUB_DATA_DIR"] = str(data_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"exited early: {proc.stdout.read()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("server did not start")
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["serve"], ["worker"], ["manage"]])
+def test_every_command_has_help(command, tmp_path):
+    result = subprocess.run(
+        [*FUNDUSHUB, *command, "--help"], env=clean_env(tmp_path), capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert "usage: fundushub" in result.stdout
+    if command in (["demo"], ["serve"], ["worker"]):
+        assert "--data-dir" in result.stdout
+
+
+def test_manage_runs_django_commands_in_the_data_dir(tmp_path):
+    result = subprocess.run(
+        [*FUNDUSHUB, "manage", "check"], env=clean_env(tmp_path), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+    assert (tmp_path / "secret_key").exists()
+
+
+def test_the_secret_key_is_kept_across_runs(tmp_path):
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    keys = [
+        subprocess.run(
+            [*FUNDUSHUB, "manage", "shell", "-c", code],
+            env=clean_env(tmp_path),
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()[-1]
+        for _ in range(2)
+    ]
+    assert len(keys[0]) >= 50 and keys[0] == keys[1]
+    assert (tmp_path / "secret_key").read_text().strip() == keys[0]
+
+
+def test_the_demo_serves_the_site_processes_an_upload_and_stops_cleanly_on_ctrl_c(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [*FUNDUSHUB, "demo", "--port", str(port), "--demo-password", "pw-123"],
+        env=clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, proc)
+        base = f"http://127.0.0.1:{port}"
+        s = requests.Session()
+        s.get(f"{base}/accounts/login/")
+        r = s.post(
+            f"{base}/accounts/login/",
+            data={
+                "username": "uploader",
+                "password": "pw-123",
+                "csrfmiddlewaretoken": s.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{base}/accounts/login/"},
+        )
+        assert r.url.endswith("/direct/upload"), "demo uploader could not sign in"
+        options = s.get(f"{base}/api/direct-upload/options").json()
+        hospital = options["hospitals"][0]
+        fields = {
+            "hospital": hospital["id"],
+            "lab_unit": hospital["lab_units"][0]["id"],
+            "camera": options["cameras"][0]["id"],
+            "disease": options["diseases"][0]["id"],
+            "area": options["areas"][0]["id"],
+        }
+        r = s.post(
+            f"{base}/direct/upload",
+            data=fields,
+            files=[("files", ("eye.jpg", fundus_jpeg(1), "image/jpeg"))],
+            headers={"X-CSRFToken": s.cookies["csrftoken"], "Referer": f"{base}/direct/upload"},
+            allow_redirects=False,
+        )
+        assert r.status_code == 303
+        job_id = r.headers["Location"].rsplit("/", 1)[1]
+        status = {}
+        for _ in range(150):
+            status = s.get(f"{base}/api/upload-jobs/{job_id}/status").json()
+            if status["finished"]:
+                break
+            time.sleep(0.2)
+        assert status["status"] == "done", status
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert re.search(r"uploader\s+pw-123", output)
+    assert "Stopped." in output
+    assert "Traceback" not in output
+
+
+def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path):
+    port = free_port()
+    env = clean_env(tmp_path)
+    subprocess.run([*FUNDUSHUB, "manage", "migrate", "-v0"], env=env, check=True)
+    proc = subprocess.Popen(
+        [*FUNDUSHUB, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, proc)
+        r = requests.get(f"http://127.0.0.1:{port}/accounts/login/")
+        assert r.status_code == 200 and "Sign in" in r.text
+        assert requests.get(f"http://127.0.0.1:{port}/static/fundushub/app.css").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+
+
+def test_worker_once_processes_pending_work_and_exits(tmp_path):
+    env = clean_env(tmp_path)
+    subprocess.run([*FUNDUSHUB, "manage", "migrate", "-v0"], env=env, check=True)
+    result = subprocess.run(
+        [*FUNDUSHUB, "worker", "--once"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
