@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from fundushub.lib.env import env_bool, env_int, env_list
 
@@ -46,11 +47,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "fundushub.accounts",
     "fundushub.catalog",
     "fundushub.audit",
     "fundushub.images",
     "fundushub.uploads",
+    "fundushub.camera",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +165,33 @@ MAX_FILES_PER_UPLOAD = env_int("MAX_FILES_PER_UPLOAD", 50)  # lifetime quota per
 FUNDUSHUB_ITEM_LEASE_SECONDS = env_int("FUNDUSHUB_ITEM_LEASE_SECONDS", 120)
 FUNDUSHUB_REAPER_INTERVAL = env_int("FUNDUSHUB_REAPER_INTERVAL", 15)
 FUNDUSHUB_THUMBNAIL_SIZE = env_int("FUNDUSHUB_THUMBNAIL_SIZE", 384)
+
+# Camera API: "session" (subjects must be registered; sessions made on resolve) or "register"
+# (staff register exams beforehand; resolve never creates one).
+CAMERA_API_MODE = os.environ.get("FUNDUSHUB_CAMERA_API_MODE", "session")
+if CAMERA_API_MODE not in ("session", "register"):
+    raise ImproperlyConfigured("FUNDUSHUB_CAMERA_API_MODE must be 'session' or 'register'")
+CAMERA_REACTIVATION_HOURS = env_int("FUNDUSHUB_CAMERA_REACTIVATION_HOURS", 24)
+CAMERA_MAX_UPLOAD_MB = env_int("FUNDUSHUB_CAMERA_MAX_UPLOAD_MB", 64)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["fundushub.camera.auth.DeviceTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["fundushub.camera.auth.IsCameraDevice"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fundus Hub camera API",
+    "DESCRIPTION": "Ingestion API for fundus camera watchdogs (both field-client generations).",
+    "VERSION": "1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Swagger UI from the installed sidecar package: hospitals often have no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))

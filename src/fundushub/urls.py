@@ -13,4 +13,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("fundushub.uploads.urls")),
     path("", include("fundushub.images.urls")),
+    path("", include("fundushub.camera.urls")),
 ]

@@ -27,6 +27,8 @@ class Image(models.Model):
     disease = models.ForeignKey("catalog.Disease", null=True, blank=True, on_delete=models.PROTECT)
     area = models.ForeignKey("catalog.Area", null=True, blank=True, on_delete=models.PROTECT)
     mydriatic = models.BooleanField(default=False)
+    # Camera images: whose eye this is (the area holds which eye).
+    subject_identifier = models.CharField(max_length=50, blank=True, db_index=True)
 
     original_filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=40)

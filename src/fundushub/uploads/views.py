@@ -12,12 +12,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fundushub.accounts.roles import can_upload
+from fundushub.images.streaming import StagingUploadHandler
 from fundushub.uploads.choices import clean_choices, options_for
 from fundushub.uploads.jobs import create_job
 from fundushub.uploads.limits import current_limits
 from fundushub.uploads.models import ItemState, job_state
 from fundushub.uploads.scope import visible_jobs
-from fundushub.uploads.streaming import StagingUploadHandler
 from fundushub.uploads.summary import job_summary
 
 NO_SELECTED_FILE = "No selected file"
@@ -67,7 +67,10 @@ def upload(request):
     if request.method == "GET":
         return render(request, "uploads/upload.html", _form_context(request))
     # The handler must be in place before anything reads the body, hence the CSRF check inside.
-    request.upload_handlers = [StagingUploadHandler(request, current_limits())]
+    limits = current_limits()
+    request.upload_handlers = [
+        StagingUploadHandler(request, limits.max_file_size_mb, limits.max_files)
+    ]
     return _receive(request)
 
 

@@ -9,16 +9,23 @@ from django.db import close_old_connections, connection
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from fundushub.camera.tasks import requeue_stale
 from fundushub.uploads.tasks import reclaim_expired
 
 log = logging.getLogger(__name__)
+
+
+def reap() -> None:
+    """Give the work of dead workers back to the queue: upload items and camera images."""
+    reclaim_expired()
+    requeue_stale(settings.FUNDUSHUB_ITEM_LEASE_SECONDS)
 
 
 def _reap_periodically(stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
         try:
             close_old_connections()
-            reclaim_expired()
+            reap()
         except Exception:
             log.exception("Re-queueing expired items failed; trying again later")
     connection.close()
@@ -40,7 +47,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, interval=0.5, **options):
         logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
-        reclaim_expired()
+        reap()
         stop = threading.Event()
         reaper = threading.Thread(
             target=_reap_periodically,

@@ -16,7 +16,6 @@ from django.core.files.uploadhandler import FileUploadHandler
 
 from fundushub.images import blobs
 from fundushub.images.sniff import HEAD_SIZE, sniff
-from fundushub.uploads.limits import Limits
 
 MAX_FILENAME = 255
 
@@ -32,6 +31,7 @@ class StagedFile:
         self.md5 = ""
         self.sha256 = ""
         self.mime = ""
+        self.head = b""  # the first bytes, for content checks beyond the MIME sniff
 
     def discard(self) -> None:
         if self.staged_key:
@@ -55,9 +55,11 @@ def clean_filename(name: str) -> str:
 class StagingUploadHandler(FileUploadHandler):
     chunk_size = 256 * 1024
 
-    def __init__(self, request, limits: Limits):
+    def __init__(self, request, max_file_size_mb: int, max_files: int):
         super().__init__(request)
-        self.limits = limits
+        self.max_file_size_mb = max_file_size_mb
+        self.max_bytes = max_file_size_mb * 1024 * 1024
+        self.max_files = max_files
         self.files_seen = 0
 
     def new_file(self, *args, **kwargs):
@@ -69,8 +71,8 @@ class StagingUploadHandler(FileUploadHandler):
         self.sha256 = hashlib.sha256()
         self.rejection = ""
         self.file = None
-        if self.files_seen > self.limits.max_files:
-            self.rejection = f"Too many files (max {self.limits.max_files} per upload)"
+        if self.files_seen > self.max_files:
+            self.rejection = f"Too many files (max {self.max_files} per upload)"
             return
         self.staged_name = uuid.uuid4().hex
         self.local_path = os.path.join(settings.FILE_UPLOAD_TEMP_DIR, self.staged_name)
@@ -80,8 +82,8 @@ class StagingUploadHandler(FileUploadHandler):
         self.received += len(raw_data)
         if self.file is None:
             return None
-        if self.received > self.limits.max_file_size:
-            self.rejection = f"File too large (max {self.limits.max_file_size_mb}MB)"
+        if self.received > self.max_bytes:
+            self.rejection = f"File too large (max {self.max_file_size_mb}MB)"
             self._drop_file()
             return None
         if len(self.head) < HEAD_SIZE:
@@ -99,8 +101,7 @@ class StagingUploadHandler(FileUploadHandler):
             self._drop_file()
             staged.rejection = "No selected file"
             return staged
-        mime = sniff(self.head)
-        staged.mime = mime
+        staged.mime, staged.head = sniff(self.head), self.head
         staged.md5, staged.sha256 = self.md5.hexdigest(), self.sha256.hexdigest()
         self.file.flush()
         os.fsync(self.file.fileno())  # bytes durable before any row refers to them

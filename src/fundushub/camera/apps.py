@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CameraConfig(AppConfig):
+    name = "fundushub.camera"
+    verbose_name = "Camera ingestion"

@@ -1,0 +1,62 @@
+"""Storing a file a camera sent: bytes first (content-addressed), then the row, which is unique
+per session and original filename so that a race ends in one file, one 201 and one 200."""
+
+import logging
+
+from django.db import IntegrityError, transaction
+
+from fundushub.camera.models import IMAGE_TYPES, CameraFile
+from fundushub.images import blobs
+
+log = logging.getLogger(__name__)
+
+STORED, IDENTICAL, CONFLICT = "stored", "identical", "conflict"
+
+
+class StorageError(Exception):
+    pass
+
+
+def existing_outcome(session, staged) -> tuple[str, CameraFile] | None:
+    """An earlier file of the same name in this session: identical bytes, or a conflict."""
+    previous = CameraFile.objects.filter(session=session, original_filename=staged.name).first()
+    if previous is None:
+        return None
+    return (IDENTICAL if previous.sha256 == staged.sha256 else CONFLICT), previous
+
+
+def store(session, device, file_type: str, staged, capture_datetime) -> tuple[str, CameraFile]:
+    key = blobs.original_key(staged.sha256)
+    try:
+        if blobs.exists(key):
+            staged.discard()
+        else:
+            blobs.move_into_place(staged.staged_key, key)
+            staged.staged_key = ""
+    except OSError as e:
+        staged.discard()
+        raise StorageError(str(e)) from e
+    try:
+        with transaction.atomic():
+            record = CameraFile.objects.create(
+                session=session,
+                file_type=file_type,
+                original_filename=staged.name,
+                size=staged.size,
+                sha256=staged.sha256,
+                md5=staged.md5,
+                mime=staged.mime,
+                capture_datetime=capture_datetime,
+                device=device,
+                image_state="pending" if file_type in IMAGE_TYPES else "none",
+            )
+            if file_type in IMAGE_TYPES:
+                from fundushub.camera.tasks import ingest_camera_image
+
+                ingest_camera_image.enqueue(record.pk)
+    except IntegrityError:
+        outcome = existing_outcome(session, staged)
+        if outcome is None:  # pragma: no cover - the constraint names only this case
+            raise
+        return outcome
+    return STORED, record
