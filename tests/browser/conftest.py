@@ -2,8 +2,9 @@
 server, with a real worker subprocess doing the background processing.
 
 Playwright runs per test (not per session): its sync API keeps an event loop running in this
-thread, which Django's ORM refuses to share, so it must be stopped before the database is
-flushed and before any non-browser test runs.
+thread, during which Django refuses ORM calls (unless told otherwise) and keeps a separate set of
+database connections, so it must be stopped before the database is flushed and before any
+non-browser test runs.
 """
 
 import base64
@@ -13,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import OUTPUT_DIR, start_worker
@@ -55,6 +57,10 @@ def browser(live_server):
         try:
             yield browser
         finally:
+            # While Playwright's loop runs, Django keeps this thread's connections in a separate
+            # (async) slot; close them now, or they outlive the test and PostgreSQL refuses to
+            # drop the test database.
+            connections.close_all()
             browser.close()
 
 

@@ -5,11 +5,13 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from fundushub.camera.models import IMAGE_TYPES, CameraFile
+from fundushub.camera.models import DICOM_TYPES, IMAGE_TYPES, CameraFile
 from fundushub.images import blobs
 
 log = logging.getLogger(__name__)
 
+# Files that become an image in the store (a DICOM as a preview of its first frame).
+PICTURE_TYPES = IMAGE_TYPES + DICOM_TYPES
 STORED, IDENTICAL, CONFLICT = "stored", "identical", "conflict"
 
 
@@ -48,9 +50,9 @@ def store(session, device, file_type: str, staged, capture_datetime) -> tuple[st
                 mime=staged.mime,
                 capture_datetime=capture_datetime,
                 device=device,
-                image_state="pending" if file_type in IMAGE_TYPES else "none",
+                image_state="pending" if file_type in PICTURE_TYPES else "none",
             )
-            if file_type in IMAGE_TYPES:
+            if file_type in PICTURE_TYPES:
                 from fundushub.camera.tasks import ingest_camera_image
 
                 ingest_camera_image.enqueue(record.pk)

@@ -1,18 +1,56 @@
-"""Camera images join the shared image store: decoded, thumbnailed and deduplicated per hospital."""
+"""Camera images join the shared image store: decoded, thumbnailed and deduplicated per hospital.
 
+left/right files are stored as they are; a DICOM joins as a lossless PNG preview of its first
+frame (the DICOM itself stays stored byte-exact as the camera file).
+"""
+
+import hashlib
+import io
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django_tasks import task
+from django.utils import timezone
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
 
-from fundushub.camera.models import CameraFile
+from fundushub.camera.dicom import NoPreview, preview_png
+from fundushub.camera.models import DICOM_TYPES, CameraFile
 from fundushub.catalog.models import Area
 from fundushub.images import blobs
 from fundushub.images.decoding import UndecodableImage, decode_with_thumbnail
 from fundushub.images.models import Image
+from fundushub.images.sniff import PNG
 
 log = logging.getLogger(__name__)
+TASK_PATH = "fundushub.camera.tasks.ingest_camera_image"
+
+
+@dataclass
+class Picture:
+    """The bytes that become the store's image: the file itself, or a DICOM's preview."""
+
+    sha256: str
+    md5: str
+    mime: str
+    size: int
+    filename: str
+
+
+def _picture(record: CameraFile) -> Picture:
+    if record.file_type not in DICOM_TYPES:
+        return Picture(
+            record.sha256, record.md5, record.mime, record.size, record.original_filename
+        )
+    with blobs.open_blob(blobs.original_key(record.sha256)) as f:
+        png = preview_png(f)
+    sha = hashlib.sha256(png).hexdigest()
+    if not blobs.exists(blobs.original_key(sha)):
+        blobs.write_bytes(blobs.original_key(sha), png)
+    md5 = hashlib.md5(png, usedforsecurity=False).hexdigest()
+    return Picture(sha, md5, PNG, len(png), f"{record.original_filename}.png")
 
 
 @task()
@@ -24,63 +62,62 @@ def ingest_camera_image(file_id: int) -> str:
     )
     if record is None:
         return "already done"
-    session, device = record.session, record.device
-    existing = Image.objects.filter(hospital_id=session.hospital_id, md5=record.md5).first()
-    if existing is None:
-        try:
-            with blobs.open_blob(blobs.original_key(record.sha256)) as f:
-                decoded = decode_with_thumbnail(f, record.mime, settings.FUNDUSHUB_THUMBNAIL_SIZE)
-        except UndecodableImage as e:
-            log.warning("Camera file %s is not a decodable image: %s", record.pk, e)
-            CameraFile.objects.filter(pk=record.pk).update(image_state="undecodable")
-            return "undecodable"
-        if not blobs.exists(blobs.thumbnail_key(record.sha256)):
-            blobs.write_bytes(blobs.thumbnail_key(record.sha256), decoded.thumbnail)
-        existing = _insert(record, decoded, session, device)
-    CameraFile.objects.filter(pk=record.pk).update(image=existing, image_state="stored")
+    try:
+        picture = _picture(record)
+        existing = Image.objects.filter(hospital_id=record.session.hospital_id, md5=picture.md5)
+        image = existing.first()
+        if image is None:
+            with blobs.open_blob(blobs.original_key(picture.sha256)) as f:
+                data = f.read() if picture.mime == PNG else None
+                source = io.BytesIO(data) if data is not None else f
+                decoded = decode_with_thumbnail(
+                    source, picture.mime, settings.FUNDUSHUB_THUMBNAIL_SIZE
+                )
+            if not blobs.exists(blobs.thumbnail_key(picture.sha256)):
+                blobs.write_bytes(blobs.thumbnail_key(picture.sha256), decoded.thumbnail)
+            image = _insert(record, picture, decoded)
+    except (UndecodableImage, NoPreview) as e:
+        log.warning("Camera file %s has no viewable image: %s", record.pk, e)
+        CameraFile.objects.filter(pk=record.pk).update(image_state="undecodable")
+        return "undecodable"
+    CameraFile.objects.filter(pk=record.pk).update(image=image, image_state="stored")
     return "stored"
 
 
-def requeue_stale(idle_seconds: int) -> int:
-    """Queue again the camera images whose task died: pending, idle, and with no task waiting."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-    from django_tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
-    cutoff = timezone.now() - timedelta(seconds=idle_seconds)
-    stale = CameraFile.objects.filter(image_state="pending", received_at__lt=cutoff)
-    count = 0
-    for pk in stale.values_list("pk", flat=True):
-        waiting = DBTaskResult.objects.filter(
-            status=TaskResultStatus.READY,
-            task_path="fundushub.camera.tasks.ingest_camera_image",
-            args_kwargs__args__0=pk,
-        ).exists()
-        if not waiting:
-            ingest_camera_image.enqueue(pk)
-            count += 1
-    return count
-
-
-def _insert(record, decoded, session, device) -> Image:
+def _insert(record: CameraFile, picture: Picture, decoded) -> Image:
+    session, device = record.session, record.device or record.session.device
+    eye = record.file_type.removesuffix("_dicom")
     try:
         with transaction.atomic():
             return Image.objects.create(
                 source=Image.Source.CAMERA,
                 hospital_id=session.hospital_id,
-                lab_unit_id=device.lab_unit_id if device else session.device.lab_unit_id,
-                camera_id=device.camera_id if device else None,
-                area=Area.objects.filter(code=record.file_type).first(),
+                lab_unit_id=device.lab_unit_id,
+                camera_id=device.camera_id,
+                area=Area.objects.filter(code=eye).first(),
                 subject_identifier=session.subject.subject_identifier,
-                original_filename=record.original_filename,
-                content_type=record.mime,
-                size=record.size,
+                original_filename=picture.filename[:255],
+                content_type=picture.mime,
+                size=picture.size,
                 width=decoded.width,
                 height=decoded.height,
-                md5=record.md5,
-                sha256=record.sha256,
+                md5=picture.md5,
+                sha256=picture.sha256,
             )
     except IntegrityError:
-        return Image.objects.get(hospital_id=session.hospital_id, md5=record.md5)
+        return Image.objects.get(hospital_id=session.hospital_id, md5=picture.md5)
+
+
+def requeue_stale(idle_seconds: int) -> int:
+    """Queue again the camera images whose task died: pending, idle, and with no task waiting."""
+    cutoff = timezone.now() - timedelta(seconds=idle_seconds)
+    stale = CameraFile.objects.filter(image_state="pending", received_at__lt=cutoff)
+    count = 0
+    for pk in stale.values_list("pk", flat=True):
+        waiting = DBTaskResult.objects.filter(
+            status=TaskResultStatus.READY, task_path=TASK_PATH, args_kwargs__args__0=pk
+        ).exists()
+        if not waiting:
+            ingest_camera_image.enqueue(pk)
+            count += 1
+    return count
