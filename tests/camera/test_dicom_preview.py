@@ -1,7 +1,6 @@
 import io
 
 import pytest
-
 from PIL import Image as PILImage
 from pydicom.data import get_testdata_file
 

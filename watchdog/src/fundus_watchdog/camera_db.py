@@ -129,7 +129,10 @@ class CameraDb:
             names = [r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
                 " ORDER BY name")]  # fmt: skip
-            return {name: [r[1] for r in conn.execute(f"PRAGMA table_info({_quote_any(name)})")] for name in names}
+            return {
+                name: [r[1] for r in conn.execute(f"PRAGMA table_info({_quote_any(name)})")]
+                for name in names
+            }
 
     def eye_values(self) -> dict:
         """{raw eye value: count} in the image table, for `check`."""

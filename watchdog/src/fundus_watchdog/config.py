@@ -179,7 +179,10 @@ def find_config_file(cwd: Path | None = None, environ=os.environ) -> Path | None
                 candidates.append(Path(environ[var]) / "fundus-watchdog" / CONFIG_FILENAME)
     else:
         home = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-        candidates += [home / "fundus-watchdog" / CONFIG_FILENAME, Path("/etc/fundus-watchdog") / CONFIG_FILENAME]
+        candidates += [
+            home / "fundus-watchdog" / CONFIG_FILENAME,
+            Path("/etc/fundus-watchdog") / CONFIG_FILENAME,
+        ]
     return next((p for p in candidates if p.is_file()), None)
 
 
@@ -217,7 +220,9 @@ def _coerce(option: Option, value, problems: list[str]):
             return option.default
         return normal
     if kind == "identifier" and not _SQL_IDENTIFIER.fullmatch(text):
-        problems.append(f"{key} must be a plain SQL table/column name (letters, digits, _), not {value!r}")
+        problems.append(
+            f"{key} must be a plain SQL table/column name (letters, digits, _), not {value!r}"
+        )
         return option.default
     if kind == "regex":
         group = "subject_identifier" if key == "subject_folder_regex" else "eye"
@@ -257,13 +262,17 @@ def build_config(file_values: dict | None = None, flags: dict | None = None, env
     if merged["db_path"] is None:  # "" is allowed: a camera without a database
         problems.append('db_path is required (the camera database; "" if the camera has none)')
     if values["token"] in PLACEHOLDER_TOKENS:
-        problems.append("token is still the placeholder from the sample: paste the token of the camera user")
+        problems.append(
+            "token is still the placeholder from the sample: paste the token of the camera user"
+        )
     url = values["api_url"] or ""
     if url and not re.match(r"https?://[^/\s]+", url):
         problems.append(f"api_url must start with https:// or http://, not {url!r}")
     values["api_url"] = url.rstrip("/")
     if url.startswith("http://") and not re.match(r"http://(localhost|127\.|\[::1\])", url):
-        warnings.append("api_url uses http://: the token and images travel unencrypted; use https://")
+        warnings.append(
+            "api_url uses http://: the token and images travel unencrypted; use https://"
+        )
     if problems:
         raise ConfigError(problems)
 
@@ -317,7 +326,12 @@ def sample_config() -> str:
             if option.key in ("journal_path", "log_file", "lock_file"):
                 continue  # their defaults live inside watch_dir; see --help
             value = example.get(option.key, option.default)
-            entries.append((heading + [f"  // {option.help}"], f"  {json.dumps(option.key)}: {json.dumps(value)}"))
+            entries.append(
+                (
+                    heading + [f"  // {option.help}"],
+                    f"  {json.dumps(option.key)}: {json.dumps(value)}",
+                )
+            )
             heading = []
     for i, (comments, line) in enumerate(entries):
         lines += comments

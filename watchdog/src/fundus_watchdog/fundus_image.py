@@ -111,7 +111,9 @@ def _fdct_quantised(block: list[float], qtable: list[int]) -> list[int]:
         coeffs[0] = round(8 * first / qtable[0])
         return coeffs
     rows = [block[i : i + 8] for i in range(0, 64, 8)]
-    tmp = [[sum(b * r for b, r in zip(basis, row, strict=True)) for basis in _BASIS] for row in rows]
+    tmp = [
+        [sum(b * r for b, r in zip(basis, row, strict=True)) for basis in _BASIS] for row in rows
+    ]
     cols = list(zip(*tmp, strict=True))  # cols[u] = the u-th frequency of every row
     out = [0.0] * 64
     for v, basis in enumerate(_BASIS):
@@ -162,7 +164,9 @@ def encode_jpeg(width: int, height: int, planes, quality: int = 90) -> bytes:
     for my in range(0, height, 16):
         for mx in range(0, width, 16):
             for by, bx in ((0, 0), (0, 8), (8, 0), (8, 8)):
-                block = [sample(y_plane, mx + bx + i % 8, my + by + i // 8) - 128 for i in range(64)]
+                block = [
+                    sample(y_plane, mx + bx + i % 8, my + by + i // 8) - 128 for i in range(64)
+                ]
                 prev[0] = _encode_block(bits, _fdct_quantised(block, luma_q), prev[0], dc[0], ac[0])
             for comp, plane in ((1, cb_plane), (2, cr_plane)):
                 block = []
@@ -211,7 +215,9 @@ def _render(width: int, height: int, eye: str, variant: int):
         temporal = k < 4
         up = 1 if k % 2 == 0 else -1
         reach = (1.25 if temporal else 0.55) * radius * rng.uniform(0.85, 1.1)
-        rise = (0.55 if temporal else 0.45) * radius * rng.uniform(0.8, 1.15) * (0.7 if k >= 2 else 1)
+        rise = (
+            (0.55 if temporal else 0.45) * radius * rng.uniform(0.8, 1.15) * (0.7 if k >= 2 else 1)
+        )
         steps = int(reach)
         for s in range(steps):
             t = s / steps
@@ -221,7 +227,11 @@ def _render(width: int, height: int, eye: str, variant: int):
             span = int(thick) + 1
             for yy in range(int(y) - span, int(y) + span + 1):
                 for xx in range(int(x) - span, int(x) + span + 1):
-                    if 0 <= xx < width and 0 <= yy < height and (xx - x) ** 2 + (yy - y) ** 2 <= thick**2:
+                    if (
+                        0 <= xx < width
+                        and 0 <= yy < height
+                        and (xx - x) ** 2 + (yy - y) ** 2 <= thick**2
+                    ):
                         darken[yy * width + xx] = 0.45
 
     y_plane, cb_plane, cr_plane = [], [], []
