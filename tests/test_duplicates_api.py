@@ -8,7 +8,7 @@ from django.test import Client
 from tests.conftest import form_data, fundus_jpeg, run_worker
 
 URL = "/api/direct-upload/duplicates"
-NO_ACCESS = "You don't have access to the selected lab unit"
+NO_ACCESS = "You don't have access to this hospital (no lab unit of yours is in it)"
 
 
 def md5(data: bytes) -> str:

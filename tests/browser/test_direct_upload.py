@@ -18,12 +18,13 @@ INVALID_TEXT = "Invalid file type: text/plain. Only JPG/PNG allowed."
 NO_WEBCRYPTO = "Object.defineProperty(window.crypto, 'subtle', {get: () => undefined});"
 
 
-def store_image(world, data: bytes, hospital=None, name="earlier.jpg") -> Image:
+def store_image(world, data: bytes, lab_unit=None, name="earlier.jpg") -> Image:
     """An image already in the store, as an earlier upload would have left it."""
+    lab_unit = lab_unit or world.retina
     return Image.objects.create(
         uploaded_by=world.alice,
-        hospital=hospital or world.st_lucia,
-        lab_unit=world.retina,
+        hospital=lab_unit.hospital,
+        lab_unit=lab_unit,
         original_filename=name,
         content_type=JPEG,
         size=len(data),
@@ -181,6 +182,44 @@ def test_the_lab_unit_list_shows_only_the_chosen_hospitals_units(pages, world):
 
     page.locator(".pill", has_text="St Lucia").click()
     expect(units).to_have_value("")  # Outpatients is not a St Lucia unit
+
+
+def test_duplicates_are_judged_for_the_chosen_hospital(pages, world):
+    world.alice.lab_units.add(world.outpatients)
+    northgate_image = fundus_jpeg(seed=40)
+    store_image(world, northgate_image, lab_unit=world.outpatients)
+    page = pages.new()
+    sign_in(page)
+    page.locator(".pill", has_text="St Lucia").click()
+    drop_files(page, [("x.jpg", northgate_image, JPEG)])
+    status = row(page, "x.jpg").locator(".status")
+    expect(status).to_have_text("Ready")
+
+    page.locator(".pill", has_text="Northgate").click()
+    expect(status).to_have_text("Duplicate file")
+    expect(page.locator("#notice")).to_contain_text("Nothing is left to upload.")
+    page.get_by_role("button", name="Upload Images").click()
+    expect(page.locator("#form-error")).to_have_text("All fields are required")
+
+    page.locator(".pill", has_text="St Lucia").click()
+    expect(status).to_have_text("Ready")
+    expect(page.locator("#notice")).to_be_hidden()
+
+
+def test_the_upload_goes_ahead_when_the_duplicate_check_is_unavailable(pages, world):
+    page = pages.new()
+    page.route("**/api/direct-upload/duplicates", lambda route: route.abort())
+    sign_in(page)
+    fill_form(page)
+    page.locator("#files").set_input_files(
+        [{"name": "a.jpg", "mimeType": JPEG, "buffer": fundus_jpeg(seed=50)}]
+    )
+    expect(row(page, "a.jpg").locator(".status")).to_have_text(
+        "Ready (duplicate check unavailable)"
+    )
+    page.get_by_role("button", name="Upload Images").click()
+    page.wait_for_url("**/direct/upload/processing/*")
+    assert [i.filename for i in UploadJob.objects.get().items.all()] == ["a.jpg"]
 
 
 def test_it_checks_files_in_the_browser_and_sends_only_those_that_pass(pages, world, settings):

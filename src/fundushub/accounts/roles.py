@@ -56,5 +56,7 @@ def context(request):
     return {
         "can_upload": can_upload(user),
         "is_admin": is_admin(user),
+        "sees_camera_sessions": user.is_authenticated
+        and (user.is_staff or sees_lab_unit_jobs(user)),
         "role_names": [g.name for g in user.groups.all()] if user.is_authenticated else [],
     }

@@ -70,7 +70,10 @@ def check_duplicates(request):
     except (ValueError, TypeError, AttributeError):
         return JsonResponse({"error": 'Send {"hospital": id, "md5": [hex, ...]}'}, status=400)
     if not may_use_hospital(request.user, hospital_id):
-        return JsonResponse({"error": "You don't have access to the selected lab unit"}, status=403)
+        return JsonResponse(
+            {"error": "You don't have access to this hospital (no lab unit of yours is in it)"},
+            status=403,
+        )
     found = Image.objects.filter(hospital_id=hospital_id, md5__in=hashes).values_list(
         "md5", flat=True
     )

@@ -36,9 +36,11 @@ class SubjectRecord:
 
 
 def _quote(identifier: str) -> str:
+    # Brackets, not double quotes: SQLite reads an unknown "column" as a string literal, so a
+    # wrong mapping would silently return the text 'laterality' as every file's eye.
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", identifier):
         raise CameraDbError(f"not a plain SQL identifier: {identifier!r}")
-    return f'"{identifier}"'
+    return f"[{identifier}]"
 
 
 def _basename(value) -> str:
@@ -126,9 +128,13 @@ class CameraDb:
     def describe(self) -> dict:
         """{table: [columns]} of every table and view, for `check`."""
         with self.connect() as conn:
-            names = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
-                " ORDER BY name")]  # fmt: skip
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+                    " ORDER BY name"
+                )
+            ]
             return {
                 name: [r[1] for r in conn.execute(f"PRAGMA table_info({_quote_any(name)})")]
                 for name in names

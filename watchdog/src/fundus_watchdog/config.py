@@ -160,8 +160,12 @@ def read_config_file(path: Path) -> dict:
     try:
         data = json.loads("\n".join(lines))
     except json.JSONDecodeError as exc:
-        raise ConfigError([f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-                           " (on Windows write a backslash in a path as \\\\)"]) from exc  # fmt: skip
+        raise ConfigError(
+            [
+                f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+                " (on Windows write a backslash in a path as \\\\)"
+            ]
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError([f"{path} must contain one JSON object {{...}}"])
     return data

@@ -18,8 +18,25 @@ _LUMA_Q = (
     18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 )  # fmt: skip
-_CHROMA_Q = (17, 18, 24, 47, *[99] * 4, 18, 21, 26, 66, *[99] * 4, 24, 26, 56, *[99] * 5,
-             47, 66, *[99] * 38)  # fmt: skip
+_CHROMA_Q = (
+    17,
+    18,
+    24,
+    47,
+    *[99] * 4,
+    18,
+    21,
+    26,
+    66,
+    *[99] * 4,
+    24,
+    26,
+    56,
+    *[99] * 5,
+    47,
+    66,
+    *[99] * 38,
+)
 
 # Annex K.3 Huffman tables: (code counts per length 1..16, symbol values).
 _DC_LUMA = (bytes([0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]), bytes(range(12)))
@@ -181,8 +198,15 @@ def encode_jpeg(width: int, height: int, planes, quality: int = 90) -> bytes:
     dqt = b"\x00" + bytes(luma_q[i] for i in ZIGZAG) + b"\x01" + bytes(chroma_q[i] for i in ZIGZAG)
     sof = bytes([8]) + height.to_bytes(2, "big") + width.to_bytes(2, "big")
     sof += bytes([3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1])
-    dht = b"".join(bytes([cls_id]) + counts + values for cls_id, (counts, values) in
-                   ((0x00, _DC_LUMA), (0x10, _AC_LUMA), (0x01, _DC_CHROMA), (0x11, _AC_CHROMA)))  # fmt: skip
+    dht = b"".join(
+        bytes([cls_id]) + counts + values
+        for cls_id, (counts, values) in (
+            (0x00, _DC_LUMA),
+            (0x10, _AC_LUMA),
+            (0x01, _DC_CHROMA),
+            (0x11, _AC_CHROMA),
+        )
+    )
     sos = bytes([3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0])
     return b"".join(
         [

@@ -1,0 +1,72 @@
+"""/api/schema/ (OpenAPI from the code) and /api/docs/ (served without any CDN)."""
+
+import re
+
+import yaml
+from django.test import Client
+
+
+def schema(client, **headers) -> dict:
+    response = client.get("/api/schema/", **headers)
+    assert response.status_code == 200, response.content[:500]
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return yaml.safe_load(content)
+
+
+def test_the_schema_is_an_openapi_document_listing_the_camera_paths(db):
+    doc = schema(Client())
+    assert str(doc["openapi"]).startswith("3.")
+    paths = doc["paths"]
+    for path in (
+        "/api/retinopathy/ping/",
+        "/api/retinopathy/resolve/",
+        "/api/retinopathy/{subject_identifier}/status/",
+        "/api/retinopathy/{subject_identifier}/{file_type}/",
+    ):
+        assert path in paths, sorted(paths)
+    assert "get" in paths["/api/retinopathy/ping/"]
+    assert "post" in paths["/api/retinopathy/resolve/"]
+    assert "post" in paths["/api/retinopathy/{subject_identifier}/{file_type}/"]
+    assert "get" in paths["/api/retinopathy/{subject_identifier}/status/"]
+
+
+def test_the_schema_documents_the_token_scheme_and_both_session_parameters(db):
+    doc = schema(Client())
+    schemes = doc.get("components", {}).get("securitySchemes", {})
+    assert any(
+        s.get("type") == "apiKey" and "Token" in s.get("description", "") + str(s)
+        for s in schemes.values()
+    ), schemes
+    upload = doc["paths"]["/api/retinopathy/{subject_identifier}/{file_type}/"]["post"]
+    names = {p["name"] for p in upload.get("parameters", [])}
+    assert {"session_id", "eye_exam_register_id"} <= names
+
+
+def test_the_schema_is_available_as_json(db):
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert "/api/retinopathy/resolve/" in response.json()["paths"]
+
+
+def test_the_docs_page_renders_and_loads_nothing_from_a_cdn(db):
+    client = Client()
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger" in html.lower()
+    assets = re.findall(
+        r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)\s*=\s*["']([^"']+)["']""", html
+    )
+    assert assets, html
+    for url in assets:
+        assert url.startswith("/static/"), f"{url} is not a local static asset"
+    assert "cdn" not in html.lower()
+    assert "unpkg" not in html.lower() and "jsdelivr" not in html.lower()
+    for url in assets:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+
+
+def test_the_docs_point_at_the_local_schema(db):
+    html = Client().get("/api/docs/").content.decode()
+    assert "/api/schema/" in html

@@ -1,0 +1,161 @@
+"""left/right camera files join the shared image store in the background."""
+
+import hashlib
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from fundushub.camera.models import CameraFile
+from fundushub.images import blobs
+from fundushub.images.models import Image
+from fundushub.uploads.models import ItemState, UploadItem
+from tests.camera.conftest import api, content_for, resolve, upload
+from tests.conftest import form_data, fundus_jpeg, fundus_png, run_worker
+
+
+def camera_upload(token, file_type, data, name=None, subject="105-10-0989-3"):
+    client = api(token)
+    assert resolve(client, subject).status_code == 200
+    response = upload(client, file_type, data, name=name, subject=subject)
+    assert response.status_code in (200, 201), response.content
+    return CameraFile.objects.get(pk=response.json()["id"])
+
+
+def direct_upload(client, world, data, name="direct.jpg"):
+    client.force_login(world.alice)
+    files = [SimpleUploadedFile(name, data, "image/jpeg")]
+    client.post("/direct/upload", {**form_data(world), "files": files})
+    run_worker()
+
+
+def test_a_left_jpeg_becomes_an_image_with_everything_the_device_knows(cam):
+    data = fundus_jpeg(1)
+    record = camera_upload(cam.token, "left", data, name="IMG_L.jpg")
+    assert record.image_state == "pending"
+    assert not Image.objects.exists()  # joined in the background, not in the request
+    assert run_worker() >= 1
+    record.refresh_from_db()
+    assert record.image_state == "stored"
+    image = Image.objects.get()
+    assert record.image == image
+    assert image.source == "camera"
+    assert image.area.code == "left"
+    assert image.subject_identifier == "105-10-0989-3"
+    assert image.hospital == cam.st_lucia
+    assert image.lab_unit == cam.retina
+    assert image.camera == cam.topcon
+    assert image.original_filename == "IMG_L.jpg"
+    assert image.content_type == "image/jpeg"
+    assert (image.width, image.height) == (640, 480)
+    assert image.md5 == hashlib.md5(data).hexdigest()
+    assert image.sha256 == hashlib.sha256(data).hexdigest()
+    assert blobs.exists(image.thumbnail_key)
+    with blobs.open_blob(image.original_key) as f:
+        assert f.read() == data
+
+
+def test_a_right_png_becomes_a_right_eye_image(cam):
+    record = camera_upload(cam.token, "right", fundus_png(2), name="right.png")
+    run_worker()
+    record.refresh_from_db()
+    image = record.image
+    assert image.area.code == "right"
+    assert image.content_type == "image/png"
+    assert (image.width, image.height) == (320, 240)
+    assert blobs.exists(image.thumbnail_key)
+
+
+def test_a_device_without_a_camera_model_gives_its_lab_unit_and_no_camera(cam):
+    record = camera_upload(cam.other_token, "left", fundus_jpeg(3), subject="205-20-0001-1")
+    run_worker()
+    record.refresh_from_db()
+    image = record.image
+    assert image.hospital == cam.northgate and image.lab_unit == cam.outpatients
+    assert image.camera is None
+    assert image.subject_identifier == "205-20-0001-1"
+
+
+def test_reports_become_no_image(cam):
+    for file_type in ("report", "left_report", "right_report"):
+        record = camera_upload(cam.token, file_type, content_for(file_type))
+        assert record.image_state == "none"
+    run_worker()
+    assert not Image.objects.exists()
+    assert set(CameraFile.objects.values_list("image_state", flat=True)) == {"none"}
+
+
+def test_a_camera_image_identical_to_a_direct_upload_is_the_same_image(cam, client):
+    data = fundus_jpeg(4)
+    direct_upload(client, cam, data)
+    direct = Image.objects.get()
+    record = camera_upload(cam.token, "left", data, name="cam.jpg")
+    run_worker()
+    record.refresh_from_db()
+    assert Image.objects.count() == 1
+    assert record.image_state == "stored"
+    assert record.image == direct
+    assert direct.source == "direct"
+
+
+def test_a_direct_upload_identical_to_a_camera_image_is_a_duplicate(cam, client):
+    data = fundus_jpeg(5)
+    record = camera_upload(cam.token, "right", data)
+    run_worker()
+    record.refresh_from_db()
+    direct_upload(client, cam, data)
+    assert Image.objects.count() == 1
+    item = UploadItem.objects.get()
+    assert item.state == ItemState.DUPLICATE
+    assert item.image == record.image
+
+
+def test_two_camera_files_with_the_same_bytes_share_one_image(cam):
+    data = fundus_jpeg(6)
+    a = camera_upload(cam.token, "left", data, name="a.jpg")
+    b = camera_upload(cam.token, "left", data, name="b.jpg")
+    run_worker()
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert Image.objects.count() == 1
+    assert a.image == b.image is not None
+    assert a.image_state == b.image_state == "stored"
+
+
+def test_deduplication_is_per_hospital(cam):
+    data = fundus_jpeg(7)
+    st_lucia = camera_upload(cam.token, "left", data)
+    northgate = camera_upload(cam.other_token, "left", data, subject="205-20-0001-1")
+    run_worker()
+    st_lucia.refresh_from_db()
+    northgate.refresh_from_db()
+    assert Image.objects.count() == 2
+    assert st_lucia.image.hospital == cam.st_lucia
+    assert northgate.image.hospital == cam.northgate
+
+
+def test_a_truncated_jpeg_is_kept_byte_exact_but_becomes_no_image(cam):
+    whole = fundus_jpeg(8)
+    data = whole[: len(whole) * 2 // 3]
+    record = camera_upload(cam.token, "left", data, name="cut.jpg")
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    with blobs.open_blob(record.stored_filename) as f:
+        assert f.read() == data
+    run_worker()
+    record.refresh_from_db()
+    assert record.image_state == "undecodable"
+    assert record.image is None
+    assert not Image.objects.exists()
+    assert not blobs.exists(blobs.thumbnail_key(record.sha256))
+    with blobs.open_blob(record.stored_filename) as f:
+        assert f.read() == data
+
+
+def test_running_the_task_again_changes_nothing(cam):
+    from fundushub.camera.tasks import ingest_camera_image
+
+    record = camera_upload(cam.token, "left", fundus_jpeg(9))
+    run_worker()
+    record.refresh_from_db()
+    image = record.image
+    ingest_camera_image.call(record.pk)
+    record.refresh_from_db()
+    assert record.image == image and Image.objects.count() == 1

@@ -1,0 +1,5 @@
+"""`python -m fundus_watchdog`."""
+
+from .cli import main
+
+raise SystemExit(main())

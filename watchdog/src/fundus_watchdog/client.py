@@ -1,0 +1,246 @@
+"""The camera API client (`{api_url}/api/retinopathy/...`), for both server generations.
+
+The older server names the session `session_id` (an integer or a string), the newer one
+`eye_exam_register_id`; we read either and send the id back under both query parameter names
+(each server ignores the one it does not know). Every call is retried on timeouts, connection
+errors, 5xx and 429, with exponential backoff and jitter, waiting at least what `Retry-After` asks.
+"""
+
+import hashlib
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+from . import __version__
+from .errors import ApiError, Stopped
+from .multipart import MultipartFile
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".dcm": "application/dicom",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".pdf": "application/pdf",
+}
+
+
+@dataclass
+class Session:
+    id: str
+    reactivated: bool
+    uploaded: list[str] | None  # None when the server did not say
+
+
+@dataclass
+class Status:
+    complete: bool
+    uploaded: list[str]
+    missing: list[str]
+    report_type: str | None
+
+
+def sha256_of(path: Path, block: int = 1024 * 1024) -> str:
+    """Lower-case hex SHA-256, read in blocks (a DICOM can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def capture_datetime(path: Path) -> str:
+    """When the camera wrote the file (its modification time), ISO-8601 with the local offset."""
+    return datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+
+
+def session_params(session_id: str | None) -> dict:
+    return {"session_id": session_id, "eye_exam_register_id": session_id} if session_id else {}
+
+
+class CameraApi:
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        timeout=60.0,
+        retries=3,
+        retry_delay=5.0,
+        max_retry_delay=60.0,
+        stop_event: threading.Event | None = None,
+    ):
+        self.base = api_url.rstrip("/") + "/api/retinopathy/"
+        self.api_url = api_url
+        self.token = token
+        self.timeout = timeout
+        self.retries = max(1, retries)
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self.stop_event = stop_event or threading.Event()
+        self._local = (
+            threading.local()
+        )  # one requests.Session per thread: Sessions are not thread-safe
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+        self._local = threading.local()
+
+    def _http(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(
+                {
+                    "Authorization": f"Token {self.token}",
+                    "User-Agent": f"fundus-watchdog/{__version__}",
+                }
+            )
+            with self._sessions_lock:
+                self._sessions.append(session)
+            self._local.session = session
+        return session
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds before attempt `attempt + 1`: doubling from retry_delay, +/-20% jitter, capped;
+        never shorter than the server's Retry-After."""
+        delay = min(self.max_retry_delay, self.retry_delay * 2 ** (attempt - 1)) * random.uniform(
+            0.8, 1.2
+        )
+        return max(delay, retry_after or 0.0)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params=None,
+        json=None,
+        body_factory=None,
+        ok=(200, 201),
+        retries=None,
+    ) -> requests.Response:
+        url = self.base + path
+        retries = retries or self.retries
+        for attempt in range(1, retries + 1):
+            if self.stop_event.is_set():
+                raise Stopped()
+            body = body_factory() if body_factory else None
+            try:
+                headers = {"Content-Type": body.content_type} if body else None
+                response = self._http().request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=body,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+            except requests.Timeout as exc:
+                error = ApiError(f"no answer within {self.timeout:g} s", url=url)
+                error.__cause__ = exc
+            except requests.ConnectionError as exc:
+                error = ApiError(f"cannot connect: {_short(exc)}", url=url)
+                error.__cause__ = exc
+            except requests.RequestException as exc:
+                raise ApiError(f"request failed: {_short(exc)}", status=0, url=url) from exc
+            else:
+                if response.status_code in ok:
+                    return response
+                error = ApiError.from_response(response)
+            finally:
+                if body:
+                    body.close()
+            if not error.transient:
+                raise error
+            if attempt == retries:
+                raise error
+            delay = self.backoff(attempt, error.retry_after)
+            if delay > self.max_retry_delay * 5:
+                raise error  # the server asks for a long pause: the subject is retried later
+            log.info(
+                "%s %s: %s; attempt %d of %d in %.1f s",
+                method,
+                path,
+                error,
+                attempt + 1,
+                retries,
+                delay,
+            )
+            if self.stop_event.wait(delay):
+                raise Stopped()
+        raise AssertionError("unreachable")
+
+    def ping(self, retries: int | None = None) -> dict:
+        return _json(self._request("GET", "ping/", ok=(200,), retries=retries))
+
+    def resolve(self, subject_identifier: str, **fields) -> Session:
+        payload = {"subject_identifier": subject_identifier}
+        payload.update({k: v for k, v in fields.items() if v not in (None, "")})
+        body = _json(self._request("POST", "resolve/", json=payload))
+        session_id = body.get("session_id", body.get("eye_exam_register_id"))
+        if session_id in (None, ""):
+            raise ApiError(
+                "resolve answered without session_id or eye_exam_register_id", status=200
+            )
+        uploaded = body.get("uploaded")
+        return Session(
+            str(session_id),
+            bool(body.get("reactivated")),
+            list(uploaded) if isinstance(uploaded, list) else None,
+        )
+
+    def upload(
+        self, subject_identifier: str, file_type: str, path: Path, *, session_id: str, checksum: str
+    ) -> tuple[int, dict]:
+        """(HTTP status, body): 201 stored, 200 the server already had these bytes under this name."""
+        path = Path(path)
+        fields = {"capture_datetime": capture_datetime(path), "checksum": checksum}
+        content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        response = self._request(
+            "POST",
+            f"{subject_identifier}/{file_type}/",
+            params=session_params(session_id),
+            body_factory=lambda: MultipartFile(fields, "file", path, content_type),
+        )
+        return response.status_code, _json(response)
+
+    def status(self, subject_identifier: str, session_id: str | None = None) -> Status:
+        body = _json(
+            self._request(
+                "GET", f"{subject_identifier}/status/", params=session_params(session_id), ok=(200,)
+            )
+        )
+        return Status(
+            complete=bool(body.get("complete")),
+            uploaded=sorted(body.get("uploaded") or []),
+            missing=sorted(body.get("missing") or []),
+            report_type=body.get("report_type"),
+        )
+
+
+def _json(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 160 else text[:157] + "..."

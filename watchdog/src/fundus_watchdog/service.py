@@ -1,0 +1,335 @@
+"""The running watchdog: filesystem events, a periodic sweep and a startup scan feed one
+scheduler thread, which hands examinations whose files are all stable to a bounded worker pool.
+
+Events only mark a subject folder as "look at this again" (the polling observer can miss files,
+and inotify/ReadDirectoryChangesW can overflow), so the event thread never blocks and never
+decides anything; the sweep every `sweep_interval` seconds is the safety net.
+"""
+
+import logging
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchdog.events import FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from .camera_db import CameraDb
+from .client import CameraApi
+from .config import Config
+from .errors import ApiError
+from .examination import Examinations, Outcome, Result, recover_moves
+from .folders import candidate_files, subject_folder_of, subject_folders, subject_identifier
+from .journal import Journal
+from .stability import StabilityTracker
+
+log = logging.getLogger(__name__)
+LOCKED_RETRY_SECONDS = 5.0
+ONCE_LOCKED_TRIES = 3
+
+
+@dataclass
+class _Folder:
+    first_seen: float
+    dirty: bool = True
+    next_check: float = 0.0
+    in_flight: bool = False
+    failures: int = 0
+    locked_tries: int = 0
+    last_report: tuple | None = None
+    settled: Result | None = field(default=None)  # --once: the folder's final answer
+
+
+class _Events(FileSystemEventHandler):
+    def __init__(self, poke):
+        self.poke = poke
+
+    def on_any_event(self, event):
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        self.poke(os.fsdecode(event.src_path))
+        if getattr(event, "dest_path", ""):
+            self.poke(os.fsdecode(event.dest_path))  # a rename/move into a subject folder
+
+
+class Watchdog:
+    def __init__(self, config: Config, *, api: CameraApi | None = None, clock=time.monotonic):
+        self.config = config
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self.api = api or CameraApi(
+            config.api_url,
+            config.token,
+            timeout=config.request_timeout,
+            retries=config.retries,
+            retry_delay=config.retry_delay,
+            max_retry_delay=config.max_retry_delay,
+            stop_event=self.stop_event,
+        )
+        self.api.stop_event = self.stop_event
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(config.journal_path)
+        self.examinations = Examinations(
+            config, self.api, self.journal, CameraDb(config), self.stop_event
+        )
+        self.tracker = StabilityTracker(config.stable_seconds, config.stability_timeout, clock)
+        self.finished: dict[str, Result] = {}  # folder name -> how it ended (archived, rejected...)
+        self._folders: dict[Path, _Folder] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pool = ThreadPoolExecutor(
+            max_workers=config.workers, thread_name_prefix="fundus-upload"
+        )
+        self._observer = None
+        self._thread = None
+        self._once = False
+
+    # lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> "Watchdog":
+        """Recover, start watching, start the scheduler (the startup scan is its first sweep)."""
+        self._prepare()
+        observer = (
+            PollingObserver(timeout=min(5.0, self.config.sweep_interval))
+            if self.config.polling
+            else Observer()
+        )
+        observer.schedule(_Events(self.poke), str(self.config.watch_dir), recursive=True)
+        observer.start()
+        self._observer = observer
+        self._thread = threading.Thread(target=self._loop, name="fundus-scheduler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop cleanly: no new work, in-flight uploads end their current request, state saved."""
+        self.stop_event.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join()
+        if self._observer:
+            self._observer.stop()
+            self._observer.join()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.api.close()
+        self.journal.close()
+
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            while not self.stop_event.wait(0.5):  # short waits keep Ctrl+C responsive on Windows
+                pass
+        except KeyboardInterrupt:
+            log.info("stopping (Ctrl+C)")
+        finally:
+            self.stop()
+        log.info("stopped")
+
+    def run_once(self) -> int:
+        """Process what is in the watch folder now; 0 if every examination found was archived."""
+        self._once = True
+        self._prepare()
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            log.info("stopping (Ctrl+C)")
+            return 130
+        finally:
+            self.stop()
+        archived = [n for n, r in self.finished.items() if r.outcome is Outcome.ARCHIVED]
+        others = {n: r for n, r in self.finished.items() if r.outcome is not Outcome.ARCHIVED}
+        log.info("--once: %d archived, %d not archived", len(archived), len(others))
+        for name, result in sorted(others.items()):
+            log.warning("not archived: %s: %s %s", name, result.outcome.value, result.message)
+        return 0 if not others else 1
+
+    def _prepare(self) -> None:
+        c = self.config
+        log.info(
+            "watching %s -> %s (report type %s, %d workers)",
+            c.watch_dir,
+            c.api_url,
+            c.report_type,
+            c.workers,
+        )
+        recover_moves(self.journal)
+        for entry in self.journal.subjects():
+            if entry.state in ("failing", "blocked"):
+                log.warning(
+                    "subject %s (%s) was %s before the restart after %d attempts: %s",
+                    entry.subject_identifier,
+                    entry.folder,
+                    entry.state,
+                    entry.attempts,
+                    entry.last_error,
+                )
+        try:
+            self.api.ping(retries=1)
+            log.info("server %s is reachable", c.api_url)
+        except ApiError as exc:
+            log.warning("server %s: %s (the watchdog keeps trying)", c.api_url, exc)
+
+    # scheduling -----------------------------------------------------------------------------
+
+    def poke(self, path) -> None:
+        """Called from the event thread: remember the folder, wake the scheduler, return at once."""
+        folder = subject_folder_of(Path(path), self.config)
+        if folder is None:
+            return
+        with self._lock:
+            state = self._folders.setdefault(folder, _Folder(self.clock()))
+            state.dirty = True
+        self._wake.set()
+
+    def _sweep(self) -> None:
+        folders = set(subject_folders(self.config))
+        with self._lock:
+            for folder in folders:
+                self._folders.setdefault(folder, _Folder(self.clock())).dirty = True
+            for folder in [
+                f for f, s in self._folders.items() if f not in folders and not s.in_flight
+            ]:
+                del self._folders[folder]
+                self.tracker.forget_under(folder)
+
+    def _loop(self) -> None:
+        next_sweep = 0.0
+        while not self.stop_event.is_set():
+            now = self.clock()
+            if now >= next_sweep and not (self._once and next_sweep):
+                self._sweep()  # the first one is the startup scan
+                next_sweep = now + self.config.sweep_interval
+            with self._lock:
+                due = [
+                    f
+                    for f, s in self._folders.items()
+                    if not s.in_flight and s.settled is None and (s.dirty or s.next_check <= now)
+                ]
+            for folder in due:
+                self._evaluate(folder, now)
+            with self._lock:
+                if self._once and all(s.settled for s in self._folders.values()):
+                    return
+                wakeups = [
+                    s.next_check
+                    for s in self._folders.values()
+                    if not s.in_flight and s.settled is None
+                ]
+            until = min([next_sweep, *wakeups]) - self.clock()
+            self._wake.wait(min(1.0, max(0.01, until)))
+            self._wake.clear()
+
+    def _evaluate(self, folder: Path, now: float) -> None:
+        with self._lock:
+            state = self._folders.get(folder)
+            if state is None:
+                return
+            state.dirty = False
+            state.next_check = float("inf")  # until an event, the sweep, or a reason below
+        if not folder.is_dir():
+            with self._lock:
+                self._folders.pop(folder, None)
+            self.tracker.forget_under(folder)
+            return
+        files = candidate_files(folder)
+        stable = [self.tracker.observe(p) for p in files]  # observe all: each starts its own clock
+        if not files or not all(stable):
+            for path in files:
+                if self.tracker.overdue(path):
+                    log.warning(
+                        "%s is still being written after %g s; it is not uploaded until it stops changing",
+                        path,
+                        self.config.stability_timeout,
+                    )
+            with self._lock:
+                if files:
+                    state.next_check = now + max(
+                        0.02, max(self.tracker.wait_left(p) for p in files)
+                    )
+                if self._once and (
+                    not files or now - state.first_seen > self.config.stability_timeout
+                ):
+                    why = "files still changing" if files else "no files yet"
+                    self._settle(folder, state, Result(Outcome.WAITING, why))
+            return
+        with self._lock:
+            state.in_flight = True
+        self._pool.submit(self._work, folder, files)
+
+    def _work(self, folder: Path, files: list[Path]) -> None:
+        try:
+            result = self.examinations.process(folder, files)
+        except Exception as exc:  # a bug must not kill the worker; the folder is retried later
+            log.exception("unexpected error on %s", folder)
+            result = Result(Outcome.FAILED, f"unexpected error: {exc!r}")
+        self._done(folder, result)
+
+    def _done(self, folder: Path, result: Result) -> None:
+        subject = subject_identifier(folder.name, self.config) or folder.name
+        outcome, now = result.outcome, self.clock()
+        with self._lock:
+            state = self._folders.get(folder) or _Folder(now)
+            state.in_flight = False
+            if outcome in (Outcome.ARCHIVED, Outcome.REJECTED, Outcome.GONE):
+                self._folders.pop(folder, None)
+                self.tracker.forget_under(folder)
+                self.finished[folder.name] = result
+            elif outcome in (Outcome.FAILED, Outcome.BLOCKED):
+                state.failures += 1
+                delay = self._backoff(state.failures, result.retry_after)
+                state.next_check = now + delay
+                self.journal.record_problem(
+                    folder.name,
+                    subject,
+                    "failing" if outcome is Outcome.FAILED else "blocked",
+                    result.message,
+                    time.time() + delay,
+                )
+                log.warning(
+                    "%s (attempt %d; next try in %.0f s)", result.message, state.failures, delay
+                )
+                self._settle(folder, state, result)
+            elif outcome is Outcome.LOCKED:
+                state.locked_tries += 1
+                state.next_check = now + min(LOCKED_RETRY_SECONDS, self.config.sweep_interval)
+                self._report(state, result, logging.INFO)
+                if state.locked_tries >= ONCE_LOCKED_TRIES:
+                    self._settle(folder, state, result)
+            elif outcome is Outcome.WAITING:
+                state.next_check = now + min(
+                    self.config.sweep_interval, max(5.0, 2 * self.config.stable_seconds)
+                )
+                self._report(
+                    state,
+                    result,
+                    logging.WARNING if "cannot tell the eye" in result.message else logging.INFO,
+                )
+                self._settle(folder, state, result)
+            if outcome not in (Outcome.FAILED, Outcome.BLOCKED, Outcome.STOPPED) and state.failures:
+                state.failures = 0
+                self.journal.clear_problem(folder.name)
+        self._wake.set()
+
+    def _settle(self, folder: Path, state: _Folder, result: Result) -> None:
+        if self._once:
+            state.settled = result
+            self.finished[folder.name] = result
+
+    def _report(self, state: _Folder, result: Result, level: int) -> None:
+        key = (result.outcome, result.message)
+        if key != state.last_report:  # say it once, not on every re-check
+            state.last_report = key
+            log.log(level, "%s", result.message)
+
+    def _backoff(self, failures: int, retry_after: float | None) -> float:
+        """First retry at the next sweep (as documented), then doubling up to failure_backoff_max."""
+        c = self.config
+        delay = min(c.failure_backoff_max, c.sweep_interval * 2 ** (failures - 1)) * random.uniform(
+            0.9, 1.1
+        )
+        return max(delay, retry_after or 0.0)
