@@ -116,10 +116,13 @@ else:
 # Test databases are named per test run, so concurrent runs on one machine never collide; SQLite's
 # is a file, not memory, so the worker and server processes a test starts can share it.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    _test_db = Path(tempfile.gettempdir()) / f"fundushub-test-{os.getpid()}.sqlite3"
+    _test_db = (
+        Path(tempfile.gettempdir()) / f"fundushub-test-{os.getpid()}-{secrets.token_hex(4)}.sqlite3"
+    )
     DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}
 else:
-    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+    _suffix = f"{os.getpid()}_{secrets.token_hex(4)}"
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_suffix}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -824,3 +824,16 @@ def test_a_forced_race_past_the_duplicate_check_still_gives_one_201_and_one_200(
     assert staged_leftovers(isolated_storage) == []
     with blobs.open_blob(blobs.original_key(sha256(data))) as f:
         assert f.read() == data
+
+
+def test_a_malformed_content_length_is_not_a_server_error(cam):
+    from tests.camera.conftest import api as _api
+
+    client = _api(cam.token)
+    response = client.post(
+        f"/api/retinopathy/{cam.subject.subject_identifier}/left/",
+        {},
+        format="multipart",
+        CONTENT_LENGTH="twelve",
+    )
+    assert response.status_code < 500

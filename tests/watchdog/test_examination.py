@@ -26,7 +26,14 @@ def make_processor(make_config):
     def make(server, **overrides):
         config = make_config(server, **overrides)
         config.state_dir.mkdir(parents=True, exist_ok=True)
-        api = CameraApi(config.api_url, config.token, timeout=2, retries=3, retry_delay=0.01, max_retry_delay=0.05)
+        api = CameraApi(
+            config.api_url,
+            config.token,
+            timeout=2,
+            retries=3,
+            retry_delay=0.01,
+            max_retry_delay=0.05,
+        )
         journal = Journal(config.journal_path)
         opened.append((api, journal))
         return Examinations(config, api, journal, CameraDb(config))
@@ -53,7 +60,9 @@ def set_eye(watch_dir, filename, eye):
     conn.close()
 
 
-def test_a_combined_examination_goes_up_by_eye_and_is_archived(stub, camera, make_processor, watch_dir):
+def test_a_combined_examination_goes_up_by_eye_and_is_archived(
+    stub, camera, make_processor, watch_dir
+):
     exam = registered_exam(camera, stub)
     result = run(make_processor(stub))
     assert result.outcome is Outcome.ARCHIVED
@@ -71,12 +80,19 @@ def test_a_per_eye_examination_sends_each_report_to_its_eye(stub, camera, make_p
     exam = registered_exam(camera, stub, report_type="per_eye")
     assert run(make_processor(stub, report_type="per_eye")).outcome is Outcome.ARCHIVED
     files = stub.session_of(SUBJECT).files
-    assert {files[f.name][0] for f in exam.files} == {"left", "right", "left_report", "right_report"}
+    assert {files[f.name][0] for f in exam.files} == {
+        "left",
+        "right",
+        "left_report",
+        "right_report",
+    }
     assert all(files[f.name][0].startswith(f.eye) for f in exam.files)
 
 
 @pytest.mark.parametrize("left, right", list(zip(LEFT_SPELLINGS, RIGHT_SPELLINGS, strict=True)))
-def test_every_eye_spelling_lands_on_the_right_endpoint(stub, camera, make_processor, watch_dir, left, right):
+def test_every_eye_spelling_lands_on_the_right_endpoint(
+    stub, camera, make_processor, watch_dir, left, right
+):
     exam = registered_exam(camera, stub)
     set_eye(watch_dir, exam.files[0].name, left)
     set_eye(watch_dir, exam.files[1].name, right)
@@ -91,7 +107,11 @@ def test_demographics_device_and_site_go_with_resolve(stub, camera, make_process
     sent = stub.requests[0]["json"]
     assert sent["subject_identifier"] == SUBJECT
     assert (sent["initials"], sent["sex"], int(sent["age"])) == (exam.initials, exam.sex, exam.age)
-    assert (sent["device_id"], sent["site_id"], sent["report_type"]) == ("RET-CAM-001", "40", "combined")
+    assert (sent["device_id"], sent["site_id"], sent["report_type"]) == (
+        "RET-CAM-001",
+        "40",
+        "combined",
+    )
 
 
 def test_the_newer_server_is_served_with_its_register_id(newer_stub, camera, make_processor):
@@ -118,7 +138,9 @@ def test_no_eligible_session_moves_the_folder_to_rejected_and_says_what_to_do(
     assert newer_stub.uploads() == []
 
 
-def test_an_unknown_subject_fails_with_advice_and_the_folder_stays(stub, camera, make_processor, watch_dir):
+def test_an_unknown_subject_fails_with_advice_and_the_folder_stays(
+    stub, camera, make_processor, watch_dir
+):
     camera.examination(SUBJECT)
     result = run(make_processor(stub))
     assert result.outcome is Outcome.FAILED
@@ -134,34 +156,47 @@ def test_demographics_that_do_not_match_the_registry_are_explained(stub, camera,
     assert "do not match the server's registry (initials; sex)" in result.message
 
 
-def test_an_unmapped_image_blocks_archiving_and_is_reported(stub, camera, make_processor, watch_dir):
+def test_an_unmapped_image_blocks_archiving_and_is_reported(
+    stub, camera, make_processor, watch_dir
+):
     exam = registered_exam(camera, stub)
     extra = watch_dir / SUBJECT / "f00dfeed.jpg"
     extra.write_bytes((watch_dir / SUBJECT / exam.files[0].name).read_bytes() + b"retake")
     processor = make_processor(stub)
     result = run(processor)
     assert result.outcome is Outcome.BLOCKED
-    assert "f00dfeed.jpg: no row in the camera database and no eye in the file name" in result.message
+    assert (
+        "f00dfeed.jpg: no row in the camera database and no eye in the file name" in result.message
+    )
     assert (watch_dir / SUBJECT).is_dir() and processed(watch_dir) == []
     assert len(stub.created) == 3  # the others did go up
     # Staff add the missing row: the image goes up and the folder is archived.
     conn = sqlite3.connect(watch_dir / "camera.db")
     with conn:
-        conn.execute("INSERT INTO images (subject_identifier, filename, eye) VALUES (?, ?, 'OD')", (SUBJECT, extra.name))
+        conn.execute(
+            "INSERT INTO images (subject_identifier, filename, eye) VALUES (?, ?, 'OD')",
+            (SUBJECT, extra.name),
+        )
     conn.close()
     assert run(processor).outcome is Outcome.ARCHIVED
     assert stub.session_of(SUBJECT).files[extra.name][0] == "right"
 
 
-def test_a_file_the_server_refuses_is_not_sent_again_until_it_changes(stub, camera, make_processor, watch_dir):
+def test_a_file_the_server_refuses_is_not_sent_again_until_it_changes(
+    stub, camera, make_processor, watch_dir
+):
     exam = registered_exam(camera, stub)
     right = exam.files[1].name
-    stub.fail("/right/", times=99, status=400, body={"code": "invalid_content", "error": "not a JPEG"})
+    stub.fail(
+        "/right/", times=99, status=400, body={"code": "invalid_content", "error": "not a JPEG"}
+    )
     processor = make_processor(stub)
     for _ in range(3):
         result = run(processor)
         assert result.outcome is Outcome.BLOCKED
-        assert f"{right}: the server says the file's content does not match its type" in result.message
+        assert (
+            f"{right}: the server says the file's content does not match its type" in result.message
+        )
     assert stub.hits("/right/") == 1  # tried once, then left alone
     stub.faults.clear()
     path = watch_dir / SUBJECT / right
@@ -179,7 +214,14 @@ def test_files_the_journal_confirms_are_not_sent_again(stub, camera, make_proces
     assert len(stub.uploads()) == 3
 
 
-CRASH_POINTS = ["after resolve", "before a POST", "after a POST", "before status", "before the move", "after the move"]
+CRASH_POINTS = [
+    "after resolve",
+    "before a POST",
+    "after a POST",
+    "before status",
+    "before the move",
+    "after the move",
+]
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
@@ -203,14 +245,24 @@ def test_a_kill_at_any_step_resumes_with_no_duplicate_and_no_lost_file(
     if point == "after resolve":
         die_on(first.journal, "start_session")
     elif point == "before a POST":
-        die_on(first.api, "upload", lambda *a, **k: calls.__setitem__("n", calls["n"] + 1) or calls["n"] == 2)
+        die_on(
+            first.api,
+            "upload",
+            lambda *a, **k: calls.__setitem__("n", calls["n"] + 1) or calls["n"] == 2,
+        )
     elif point == "after a POST":
         # The server stored it; we die before writing "uploaded" in the journal.
-        die_on(first.journal, "mark_file", lambda *a, **k: a[5] == "uploaded" and a[1] == exam.files[2].name)
+        die_on(
+            first.journal,
+            "mark_file",
+            lambda *a, **k: a[5] == "uploaded" and a[1] == exam.files[2].name,
+        )
     elif point == "before status":
         die_on(first.api, "status")
     elif point == "before the move":
-        monkeypatch.setattr(examination_module, "move_folder", lambda *a: (_ for _ in ()).throw(Killed(point)))
+        monkeypatch.setattr(
+            examination_module, "move_folder", lambda *a: (_ for _ in ()).throw(Killed(point))
+        )
     elif point == "after the move":  # renamed, but the journal entry is still open
         die_on(first.journal, "finish_move")
 
@@ -218,7 +270,9 @@ def test_a_kill_at_any_step_resumes_with_no_duplicate_and_no_lost_file(
         run(first)
     monkeypatch.undo()
 
-    restarted = make_processor(stub, report_type="per_eye")  # a new process: new journal handle, new client
+    restarted = make_processor(
+        stub, report_type="per_eye"
+    )  # a new process: new journal handle, new client
     recover_moves(restarted.journal)
     if (watch_dir / SUBJECT).exists():
         assert run(restarted).outcome is Outcome.ARCHIVED
@@ -233,14 +287,19 @@ def test_a_kill_at_any_step_resumes_with_no_duplicate_and_no_lost_file(
         assert len(stub.uploads(exam.files[2].name)) == 1
 
 
-def test_an_answer_lost_for_one_of_two_same_eye_images_is_resent_harmlessly(stub, camera, make_processor, watch_dir):
+def test_an_answer_lost_for_one_of_two_same_eye_images_is_resent_harmlessly(
+    stub, camera, make_processor, watch_dir
+):
     exam = registered_exam(camera, stub)
     retake = watch_dir / SUBJECT / "retake.jpg"
     retake.write_bytes((watch_dir / SUBJECT / exam.files[0].name).read_bytes() + b"2")
     set_eye(watch_dir, "x", "x")
     conn = sqlite3.connect(watch_dir / "camera.db")
     with conn:
-        conn.execute("INSERT INTO images (subject_identifier, filename, eye) VALUES (?, 'retake.jpg', 'L')", (SUBJECT,))
+        conn.execute(
+            "INSERT INTO images (subject_identifier, filename, eye) VALUES (?, 'retake.jpg', 'L')",
+            (SUBJECT,),
+        )
     conn.close()
     processor = make_processor(stub)
     stub.fail("/left/", hang=1.0, after_store=True)  # the first left image's answer never comes
@@ -249,7 +308,9 @@ def test_an_answer_lost_for_one_of_two_same_eye_images_is_resent_harmlessly(stub
     assert len(stub.created) == 4
 
 
-def test_the_archive_is_named_subject_and_timestamp_and_never_overwrites(stub, camera, make_processor, watch_dir):
+def test_the_archive_is_named_subject_and_timestamp_and_never_overwrites(
+    stub, camera, make_processor, watch_dir
+):
     registered_exam(camera, stub)
     processor = make_processor(stub)
     taken = examination_module.archive_name(SUBJECT)
@@ -289,7 +350,9 @@ def test_a_folder_locked_by_another_program_is_moved_later_not_failed(
     assert len(stub.uploads()) == 3  # nothing re-sent for the second try
 
 
-def test_everything_sent_but_incomplete_on_the_server_keeps_the_folder(newer_stub, camera, make_processor, watch_dir):
+def test_everything_sent_but_incomplete_on_the_server_keeps_the_folder(
+    newer_stub, camera, make_processor, watch_dir
+):
     newer_stub.add_register(SUBJECT)
     exam = camera.examination(SUBJECT)
     (watch_dir / SUBJECT / exam.files[2].name).unlink()  # no report, and we do not wait for one
@@ -302,7 +365,9 @@ def test_everything_sent_but_incomplete_on_the_server_keeps_the_folder(newer_stu
 def test_a_session_gone_from_the_server_is_resolved_again(stub, camera, make_processor):
     registered_exam(camera, stub)
     processor = make_processor(stub)
-    processor.journal.start_session(SUBJECT, SUBJECT, "999", [])  # a session the server no longer has
+    processor.journal.start_session(
+        SUBJECT, SUBJECT, "999", []
+    )  # a session the server no longer has
     assert run(processor).outcome is Outcome.ARCHIVED
     assert stub.session_of(SUBJECT).complete()
 
@@ -319,7 +384,9 @@ def test_without_a_camera_database_eyes_come_from_file_names(stub, make_processo
     assert (files["IMG_OS.jpg"][0], files["PHOTOS_OD.jpg"][0]) == ("left", "right")
 
 
-def test_a_file_arriving_at_the_last_moment_stops_the_archive(stub, camera, make_processor, watch_dir):
+def test_a_file_arriving_at_the_last_moment_stops_the_archive(
+    stub, camera, make_processor, watch_dir
+):
     registered_exam(camera, stub)
     folder = watch_dir / SUBJECT
     files = candidate_files(folder)
@@ -331,7 +398,9 @@ def test_a_file_arriving_at_the_last_moment_stops_the_archive(stub, camera, make
     assert "late.html" in stub.session_of(SUBJECT).files
 
 
-def test_an_incomplete_folder_waits_without_asking_the_server(stub, camera, make_processor, watch_dir):
+def test_an_incomplete_folder_waits_without_asking_the_server(
+    stub, camera, make_processor, watch_dir
+):
     exam = registered_exam(camera, stub)
     (watch_dir / SUBJECT / exam.files[1].name).unlink()
     result = run(make_processor(stub))

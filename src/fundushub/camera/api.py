@@ -141,6 +141,13 @@ def _capture_time(raw: str):
     return value
 
 
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # a malformed header is the parser's problem, not a 500
+
+
 def _too_large():
     limit = settings.CAMERA_MAX_UPLOAD_MB
     return error(400, "file_too_large", f"The file is larger than the {limit} MB limit.")
@@ -160,7 +167,7 @@ def upload(request, subject_identifier, file_type):
             f"Unknown file type {file_type!r}; use one of {', '.join(FILE_TYPES)}.",
         )
     limit = settings.CAMERA_MAX_UPLOAD_MB
-    if int(request.META.get("CONTENT_LENGTH") or 0) > limit * MB + 64 * 1024:
+    if _content_length(request) > limit * MB + 64 * 1024:
         return _too_large()  # refused before a byte of the body is read
     request._request.upload_handlers = [StagingUploadHandler(request._request, limit, 1)]
     received = request.FILES.getlist("file")

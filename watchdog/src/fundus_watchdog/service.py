@@ -11,6 +11,7 @@ import os
 import random
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,12 @@ class Watchdog:
     def start(self) -> "Watchdog":
         """Recover, start watching, start the scheduler (the startup scan is its first sweep)."""
         self._prepare()
+        # Archiving renames a watched folder inside the watched tree (processed/ is in the watch
+        # folder, as documented); Linux inotify keeps the folder's watch descriptor, and watchdog
+        # warns that it re-registers the same callback. Harmless, and nothing to tell an operator.
+        warnings.filterwarnings(
+            "ignore", r"Callback with id '\d+' already exists for watch", RuntimeWarning
+        )
         observer = (
             PollingObserver(timeout=min(5.0, self.config.sweep_interval))
             if self.config.polling

@@ -1,0 +1,247 @@
+import contextlib
+import logging
+import os
+import threading
+import time
+
+import pytest
+
+from fundus_watchdog import service
+from fundus_watchdog.service import Watchdog
+from fundus_watchdog.simulate import Camera
+
+from .conftest import SUBJECT, registered_exam, wait_for
+
+WINDOW = 0.3
+
+
+class NoEvents:
+    """An observer that never reports anything: only the startup scan and the sweep remain."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def schedule(self, *args, **kwargs):
+        pass
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def join(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def running(config):
+    watchdog = Watchdog(config).start()
+    try:
+        yield watchdog
+    finally:
+        watchdog.stop()
+
+
+@contextlib.contextmanager
+def in_background(target, *args):
+    thread = threading.Thread(target=target, args=args)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        thread.join()
+
+
+def slow_camera(watch_dir, delay=0.1):
+    """Writes each file in small chunks with pauses shorter than the stability window."""
+    return Camera(watch_dir, chunk_size=256, chunk_delay=delay, image_size=(64, 48), seed=2)
+
+
+def archived(watch_dir):
+    folder = watch_dir / "processed"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def assert_nothing_went_up_early(stub, folder):
+    """Each file reached the server only after it had stopped changing for the whole window."""
+    uploads = stub.uploads()
+    assert uploads
+    for upload in uploads:
+        last_write = os.stat(folder / upload["filename"]).st_mtime
+        assert upload["time"] >= last_write + WINDOW - 0.02, upload["filename"]
+
+
+def test_files_written_slowly_are_never_uploaded_early_on_the_event_path(
+    stub, make_config, watch_dir
+):
+    config = make_config(stub, stable_seconds=WINDOW, sweep_interval=60)  # no sweep: events only
+    camera = slow_camera(watch_dir)
+    with running(config):
+        stub.register(SUBJECT)
+        exam = camera.examination(SUBJECT, demographics={"initials": "AB", "sex": "M", "age": 50})
+        assert wait_for(lambda: archived(watch_dir))
+    (name,) = archived(watch_dir)
+    assert_nothing_went_up_early(stub, watch_dir / "processed" / name)
+    assert len(stub.created) == len(exam.files) == 3
+
+
+def test_files_written_slowly_are_never_uploaded_early_on_the_sweep(
+    stub, make_config, watch_dir, monkeypatch
+):
+    monkeypatch.setattr(service, "Observer", NoEvents)
+    config = make_config(stub, stable_seconds=WINDOW, sweep_interval=0.2)
+    camera = slow_camera(watch_dir)
+    with running(config):
+        stub.register(SUBJECT)
+        camera.examination(SUBJECT, demographics={"initials": "AB", "sex": "M", "age": 50})
+        assert wait_for(lambda: archived(watch_dir))
+    assert_nothing_went_up_early(stub, watch_dir / "processed" / archived(watch_dir)[0])
+
+
+def test_a_file_still_being_written_at_start_up_is_not_uploaded_early(
+    stub, make_config, watch_dir, monkeypatch
+):
+    monkeypatch.setattr(service, "Observer", NoEvents)  # only the startup scan can find it
+    config = make_config(stub, stable_seconds=WINDOW, sweep_interval=60)
+    exam = registered_exam(Camera(watch_dir, chunk_delay=0, image_size=(64, 48), seed=3), stub)
+    report = watch_dir / SUBJECT / exam.files[2].name
+    content = report.read_bytes()
+    started = threading.Event()
+
+    def rewrite_slowly():
+        with open(report, "wb") as f:
+            for i in range(0, len(content), 100):
+                f.write(content[i : i + 100])
+                f.flush()
+                started.set()
+                time.sleep(0.1)
+
+    with in_background(rewrite_slowly):
+        started.wait()
+        with running(config):
+            assert wait_for(lambda: archived(watch_dir))
+    assert_nothing_went_up_early(stub, watch_dir / "processed" / archived(watch_dir)[0])
+
+
+def test_a_subject_folder_moved_in_and_files_renamed_in_are_seen(
+    stub, make_config, watch_dir, tmp_path
+):
+    config = make_config(stub, stable_seconds=0.1, sweep_interval=60)  # events only
+    staging = tmp_path / "staging"
+    camera = Camera(
+        staging, db_path=watch_dir / "camera.db", chunk_delay=0, image_size=(64, 48), seed=4
+    )
+    first = registered_exam(camera, stub, subject="105-10-0001-2")
+    second = registered_exam(camera, stub, subject="105-10-0002-4")
+    (watch_dir / second.folder).mkdir()
+    with running(config):
+        os.replace(staging / first.folder, watch_dir / first.folder)  # the whole folder moved in
+        for f in second.files:  # copied under a temporary name, then renamed, like robocopy does
+            (watch_dir / second.folder / f"{f.name}.partial").write_bytes(
+                (staging / second.folder / f.name).read_bytes()
+            )
+            os.replace(
+                watch_dir / second.folder / f"{f.name}.partial", watch_dir / second.folder / f.name
+            )
+        assert wait_for(lambda: len(archived(watch_dir)) == 2)
+    assert len(stub.created) == 6
+
+
+def test_several_subjects_go_up_concurrently_within_the_worker_limit(
+    stub, make_config, watch_dir, camera
+):
+    subjects = [f"105-10-{n:04d}-0" for n in range(6)]
+    for subject in subjects:
+        registered_exam(camera, stub, subject=subject)
+    with running(make_config(stub, workers=2, stable_seconds=0.1)):
+        assert wait_for(lambda: len(archived(watch_dir)) == 6)
+    assert stub.max_in_flight <= 2
+    assert len(stub.created) == 18
+
+
+def test_a_failing_subject_backs_off_and_is_visible(stub, make_config, watch_dir, camera, caplog):
+    registered_exam(camera, stub)
+    stub.down = True
+    config = make_config(
+        stub, stable_seconds=0.05, sweep_interval=0.2, failure_backoff_max=10, retries=1
+    )
+    caplog.set_level(logging.WARNING, "fundus_watchdog")
+    with running(config) as watchdog:
+        assert wait_for(lambda: stub.hits("resolve") >= 3, timeout=5)
+        time.sleep(0.6)
+        # Delays 0.2, 0.4, 0.8, ...: at most 4 tries within ~1.6 s where a fixed 0.2 s would make 8.
+        assert stub.hits("resolve") <= 4
+        entry = watchdog.journal.subject(SUBJECT)
+        assert entry.state == "failing" and entry.attempts >= 3
+        assert "the server had a problem" in entry.last_error
+        assert "next try in" in caplog.text
+        stub.down = False
+        assert wait_for(lambda: archived(watch_dir), timeout=8)
+        assert watchdog.journal.subject(SUBJECT) is None
+
+
+def test_stop_is_prompt_even_while_waiting_to_retry(stub, make_config, camera):
+    registered_exam(camera, stub)
+    stub.down = True
+    config = make_config(stub, stable_seconds=0.05, retry_delay=30, max_retry_delay=30)
+    watchdog = Watchdog(config).start()
+    assert wait_for(lambda: stub.hits("resolve") >= 1)
+    started = time.monotonic()
+    watchdog.stop()
+    assert time.monotonic() - started < 2
+
+
+def test_a_file_still_changing_after_the_stability_timeout_is_reported_and_not_uploaded(
+    stub, make_config, watch_dir, camera, caplog
+):
+    exam = registered_exam(camera, stub)
+    growing = watch_dir / SUBJECT / exam.files[0].name
+    stop = threading.Event()
+
+    def keep_appending():
+        while not stop.wait(0.05):
+            with open(growing, "ab") as f:
+                f.write(b"\0")
+
+    caplog.set_level(logging.WARNING, "fundus_watchdog")
+    config = make_config(stub, stable_seconds=WINDOW, stability_timeout=0.5)
+    with in_background(keep_appending), running(config):
+        assert wait_for(lambda: "is still being written after 0.5 s" in caplog.text, timeout=5)
+        assert stub.uploads() == []
+        stop.set()
+    assert growing.exists()
+
+
+def test_once_archives_what_is_ready_and_exits_zero(stub, make_config, watch_dir, camera):
+    registered_exam(camera, stub, subject="105-10-0001-2")
+    registered_exam(camera, stub, subject="105-10-0002-4", report_type="per_eye")
+    config = make_config(stub, stable_seconds=0.1)
+    assert Watchdog(config).run_once() == 0
+    assert len(archived(watch_dir)) == 2
+
+
+def test_once_exits_non_zero_when_something_was_not_archived(
+    stub, make_config, watch_dir, camera, caplog
+):
+    registered_exam(camera, stub, subject="105-10-0001-2")
+    incomplete = registered_exam(camera, stub, subject="105-10-0002-4")
+    (watch_dir / incomplete.folder / incomplete.files[0].name).unlink()
+    caplog.set_level(logging.WARNING, "fundus_watchdog")
+    assert Watchdog(make_config(stub, stable_seconds=0.1)).run_once() == 1
+    assert len(archived(watch_dir)) == 1
+    assert (
+        "not archived: 105-10-0002-4: waiting subject 105-10-0002-4: waiting for left image"
+        in caplog.text
+    )
+
+
+def test_once_with_nothing_to_do_exits_zero(stub, make_config):
+    assert Watchdog(make_config(stub)).run_once() == 0
+
+
+@pytest.mark.parametrize("polling", [False, True])
+def test_both_observers_work(stub, make_config, watch_dir, camera, polling):
+    with running(make_config(stub, stable_seconds=0.1, sweep_interval=60, polling=polling)):
+        registered_exam(camera, stub)
+        assert wait_for(lambda: archived(watch_dir))
