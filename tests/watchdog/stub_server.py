@@ -169,13 +169,13 @@ class StubCameraServer:
                 self.in_flight -= 1
 
     def _handle(self, method, path, query, headers, body):
+        key = f"{method} {path}"
+        with self.lock:
+            self.seen.append(key)
         if headers.get("Authorization") != f"Token {self.token}":
             return 401, {"detail": "Invalid token."}, {"WWW-Authenticate": "Token"}
         if self.down:
             return 503, {"detail": "Service unavailable"}, {}
-        key = f"{method} {path}"
-        with self.lock:
-            self.seen.append(key)
         fault = self._fault(key)
         if fault and not fault.after_store:
             if fault.hang:
@@ -226,9 +226,17 @@ class StubCameraServer:
                 )
             session = max(eligible, key=lambda s: s.created)
             self.last_resolved[subject] = str(session.id)
-            return 200, {"subject_identifier": subject, "session_id": str(session.id),
-                         "eye_exam_register_id": str(session.id), "reactivated": False,
-                         "uploaded": session.uploaded()}, {}  # fmt: skip
+            return (
+                200,
+                {
+                    "subject_identifier": subject,
+                    "session_id": str(session.id),
+                    "eye_exam_register_id": str(session.id),
+                    "reactivated": False,
+                    "uploaded": session.uploaded(),
+                },
+                {},
+            )
         known = self.registry.get(subject)
         if known is None:
             return 400, {"code": "subject_not_found", "error": f"Subject {subject} not found."}, {}
@@ -254,8 +262,16 @@ class StubCameraServer:
             status = 201
         self.last_resolved[subject] = str(session.id)
         # The older server: an integer id, only `session_id`.
-        return status, {"subject_identifier": subject, "session_id": session.id,
-                        "reactivated": bool(open_), "uploaded": session.uploaded()}, {}  # fmt: skip
+        return (
+            status,
+            {
+                "subject_identifier": subject,
+                "session_id": session.id,
+                "reactivated": bool(open_),
+                "uploaded": session.uploaded(),
+            },
+            {},
+        )
 
     def _session_for(self, subject, query):
         name = "session_id" if self.generation == "older" else "eye_exam_register_id"
@@ -268,17 +284,34 @@ class StubCameraServer:
         session = self._session_for(subject, query)
         if session is None:
             return 404, {"code": "no_session", "error": f"No session for {subject}."}, {}
-        return 200, {"session_id": str(session.id), "eye_exam_register_id": str(session.id),
-                     "subject_identifier": subject, "report_type": session.report_type,
-                     "uploaded": session.uploaded(), "missing": session.missing(),
-                     "complete": session.complete()}, {}  # fmt: skip
+        return (
+            200,
+            {
+                "session_id": str(session.id),
+                "eye_exam_register_id": str(session.id),
+                "subject_identifier": subject,
+                "report_type": session.report_type,
+                "uploaded": session.uploaded(),
+                "missing": session.missing(),
+                "complete": session.complete(),
+            },
+            {},
+        )
 
     def _upload(self, subject, file_type, query, headers, body):
         fields, files = parse_multipart(headers.get("Content-Type", ""), body)
         upload = files.get("file")
-        record = {"kind": "upload", "subject": subject, "file_type": file_type, "query": query, "fields": fields,
-                  "filename": upload[0] if upload else None, "chunked": "Transfer-Encoding" in headers,
-                  "content_length": headers.get("Content-Length"), "time": time.time()}  # fmt: skip
+        record = {
+            "kind": "upload",
+            "subject": subject,
+            "file_type": file_type,
+            "query": query,
+            "fields": fields,
+            "filename": upload[0] if upload else None,
+            "chunked": "Transfer-Encoding" in headers,
+            "content_length": headers.get("Content-Length"),
+            "time": time.time(),
+        }
         self.requests.append(record)
         if file_type not in FILE_TYPES:
             return (
@@ -317,8 +350,18 @@ class StubCameraServer:
             return 400, {"code": "checksum_mismatch", "error": "Checksum mismatch."}, {}
         session.files[name] = (file_type, digest)
         self.created.append((str(session.id), name))
-        return 201, {"id": name, "session_id": str(session.id), "eye_exam_register_id": str(session.id),
-                     "file_type": file_type, "original_filename": name, "checksum": digest}, {}  # fmt: skip
+        return (
+            201,
+            {
+                "id": name,
+                "session_id": str(session.id),
+                "eye_exam_register_id": str(session.id),
+                "file_type": file_type,
+                "original_filename": name,
+                "checksum": digest,
+            },
+            {},
+        )
 
 
 def _mismatches(known, sent):
@@ -355,8 +398,14 @@ def parse_multipart(content_type, body):
             break
         head, _, data = part[2:].partition(b"\r\n\r\n")
         data = data[:-2] if data.endswith(b"\r\n") else data
-        disposition = next((line for line in head.decode().split("\r\n")
-                            if line.lower().startswith("content-disposition")), "")  # fmt: skip
+        disposition = next(
+            (
+                line
+                for line in head.decode().split("\r\n")
+                if line.lower().startswith("content-disposition")
+            ),
+            "",
+        )
         params = dict(p.strip().split("=", 1) for p in disposition.split(";")[1:] if "=" in p)
         name = params.get("name", "").strip('"')
         if "filename" in params:

@@ -8,8 +8,17 @@ from .conftest import SUBJECT
 
 
 def make_db(path, rows=(), patient=(SUBJECT, "AB", "M", 54), names=None):
-    n = {"pt": "patients", "pid": "subject_identifier", "ini": "initials", "sex": "sex", "age": "age",
-         "it": "images", "iid": "subject_identifier", "fn": "filename", "eye": "eye"} | (names or {})  # fmt: skip
+    n = {
+        "pt": "patients",
+        "pid": "subject_identifier",
+        "ini": "initials",
+        "sex": "sex",
+        "age": "age",
+        "it": "images",
+        "iid": "subject_identifier",
+        "fn": "filename",
+        "eye": "eye",
+    } | (names or {})
     conn = sqlite3.connect(path)
     with conn:
         conn.execute(
@@ -49,8 +58,12 @@ def test_file_names_stored_as_windows_paths_or_without_extension_still_match(
 def test_vendor_table_and_column_names_come_from_the_config(make_config, watch_dir):
     names = {"pt": "Exams", "pid": "patient_code", "it": "CapturedFiles", "eye": "laterality"}
     make_db(watch_dir / "camera.db", [("x.jpg", "OS")], names=names)
-    config = make_config(db_patient_table="Exams", db_patient_subject_id="patient_code",
-                         db_image_table="CapturedFiles", db_image_eye="laterality")  # fmt: skip
+    config = make_config(
+        db_patient_table="Exams",
+        db_patient_subject_id="patient_code",
+        db_image_table="CapturedFiles",
+        db_image_eye="laterality",
+    )
     record = CameraDb(config).lookup(SUBJECT)
     assert record.eye_value("x.jpg") == "OS"
     assert record.demographics["initials"] == "AB"
@@ -107,3 +120,28 @@ def test_describe_lists_tables_and_columns_even_with_odd_names(make_config, watc
     tables = CameraDb(make_config()).describe()
     assert tables["patients"] == ["subject_identifier", "initials", "sex", "age"]
     assert tables["Vendor Log"] == ["when"]
+
+
+def test_the_read_only_uri_suits_windows_drives_shares_and_odd_names():
+    from fundus_watchdog.camera_db import read_only_uri
+
+    assert read_only_uri("C:\\RetCamOutput\\camera.db") == "file:/C:/RetCamOutput/camera.db?mode=ro"
+    assert (
+        read_only_uri("\\\\cam-pc\\share\\camera.db") == "file:////cam-pc/share/camera.db?mode=ro"
+    )
+    assert (
+        read_only_uri("/data/Ret Cam #1/camera?.db")
+        == "file:/data/Ret%20Cam%20%231/camera%3F.db?mode=ro"
+    )
+
+
+def test_a_database_in_a_folder_with_odd_characters_opens(make_config, tmp_path):
+    folder = tmp_path / "Ret Cam #1 (100%)"
+    folder.mkdir()
+    make_db(folder / "camera.db")
+    assert (
+        CameraDb(make_config(db_path=str(folder / "camera.db")))
+        .lookup(SUBJECT)
+        .demographics["initials"]
+        == "AB"
+    )

@@ -73,8 +73,14 @@ def test_resolve_reads_the_older_servers_integer_session_id(stub, make_api):
     )
     assert session.id == "1" and session.uploaded == []
     sent = stub.requests[-1]["json"]
-    assert sent == {"subject_identifier": SUBJECT, "initials": "AB", "sex": "M", "age": 54,
-                    "device_id": "RET-CAM-001", "site_id": "40"}  # fmt: skip
+    assert sent == {
+        "subject_identifier": SUBJECT,
+        "initials": "AB",
+        "sex": "M",
+        "age": 54,
+        "device_id": "RET-CAM-001",
+        "site_id": "40",
+    }
 
 
 def test_resolve_reads_the_newer_servers_eye_exam_register_id(newer_stub, make_api):

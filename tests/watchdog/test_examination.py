@@ -335,8 +335,11 @@ def test_a_folder_locked_by_another_program_is_moved_later_not_failed(
     def locked_once(source, target):
         attempts.append(target)
         if len(attempts) == 1:
-            raise PermissionError(32, "The process cannot access the file because it is being used by another process",
-                                  str(source / "a.jpg"))  # fmt: skip
+            raise PermissionError(
+                32,
+                "The process cannot access the file because it is being used by another process",
+                str(source / "a.jpg"),
+            )
         real_move(source, target)
 
     monkeypatch.setattr(examination_module, "move_folder", locked_once)

@@ -66,8 +66,20 @@ def test_an_event_path_maps_to_its_subject_folder(make_config, watch_dir):
 
 
 def test_only_images_dicoms_and_reports_are_candidates(tmp_path):
-    for name in ("a.jpg", "b.JPEG", "c.png", "d.dcm", "e.html", "f.htm", "g.pdf", "h.tmp", ".i.jpg", "~j.html",
-                 "Thumbs.db", "k.xml"):  # fmt: skip
+    for name in (
+        "a.jpg",
+        "b.JPEG",
+        "c.png",
+        "d.dcm",
+        "e.html",
+        "f.htm",
+        "g.pdf",
+        "h.tmp",
+        ".i.jpg",
+        "~j.html",
+        "Thumbs.db",
+        "k.xml",
+    ):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "sub.jpg").mkdir()
     assert [p.name for p in candidate_files(tmp_path)] == [
@@ -84,8 +96,11 @@ def test_only_images_dicoms_and_reports_are_candidates(tmp_path):
 def test_combined_is_ready_with_a_left_a_right_and_one_report(make_config):
     p = plan(["a.jpg", "b.jpg", "c.html"], record(a_jpg="L", b_jpg="OD"), make_config())
     assert p.ready
-    assert sorted((f.path.name, f.file_type) for f in p.uploads) == [("a.jpg", "left"), ("b.jpg", "right"),
-                                                                     ("c.html", "report")]  # fmt: skip
+    assert sorted((f.path.name, f.file_type) for f in p.uploads) == [
+        ("a.jpg", "left"),
+        ("b.jpg", "right"),
+        ("c.html", "report"),
+    ]
 
 
 def test_two_images_of_the_same_eye_are_not_both_eyes(make_config):
@@ -121,8 +136,12 @@ def test_per_eye_needs_a_report_for_each_eye(make_config):
     rec = record(a_jpg="L", b_jpg="R", c_html="LE", d_html="RE")
     p = plan(["a.jpg", "b.jpg", "c.html", "d.html"], rec, config)
     assert p.ready
-    assert {f.path.name: f.file_type for f in p.uploads} == {"a.jpg": "left", "b.jpg": "right",
-                                                             "c.html": "left_report", "d.html": "right_report"}  # fmt: skip
+    assert {f.path.name: f.file_type for f in p.uploads} == {
+        "a.jpg": "left",
+        "b.jpg": "right",
+        "c.html": "left_report",
+        "d.html": "right_report",
+    }
     p = plan(["a.jpg", "b.jpg", "c.html"], rec, config)
     assert p.missing == ["right report"]
     # Two reports of the same eye are not both reports.
@@ -144,8 +163,11 @@ def test_dicoms_go_up_as_left_dicom_and_right_dicom_and_jpegs_only_if_asked(make
     names = ["a.dcm", "b.dcm", "c.jpg", "d.jpg", "e.html"]
     p = plan(names, rec, make_config())
     assert p.ready
-    assert {f.path.name: f.file_type for f in p.uploads} == {"a.dcm": "left_dicom", "b.dcm": "right_dicom",
-                                                             "e.html": "report"}  # fmt: skip
+    assert {f.path.name: f.file_type for f in p.uploads} == {
+        "a.dcm": "left_dicom",
+        "b.dcm": "right_dicom",
+        "e.html": "report",
+    }
     assert [s.name for s, _ in p.skipped] == ["c.jpg", "d.jpg"]
     p = plan(names, rec, make_config(include_jpgs=True))
     assert {f.file_type for f in p.uploads} == {
@@ -186,7 +208,10 @@ def test_a_file_without_an_eye_is_reported_not_guessed(make_config):
 
 
 def test_per_eye_reports_without_an_eye_are_reported(make_config):
-    p = plan(["a.jpg", "b.jpg", "c.html", "d.html"], record(a_jpg="L", b_jpg="R", c_html="L"),
-             make_config(report_type="per_eye"))  # fmt: skip
+    p = plan(
+        ["a.jpg", "b.jpg", "c.html", "d.html"],
+        record(a_jpg="L", b_jpg="R", c_html="L"),
+        make_config(report_type="per_eye"),
+    )
     assert [f.name for f, _ in p.unmapped] == ["d.html"]
     assert p.missing == ["right report"]

@@ -17,8 +17,10 @@ def test_sessions_and_files_survive_a_reopen(tmp_path):
         ["left"],
         "uploading",
     )
-    assert [(f.filename, f.state) for f in journal.files("105-10-0989-3_")] == [("a.jpg", "uploaded"),
-                                                                              ("b.jpg", "sending")]  # fmt: skip
+    assert [(f.filename, f.state) for f in journal.files("105-10-0989-3_")] == [
+        ("a.jpg", "uploaded"),
+        ("b.jpg", "sending"),
+    ]
     journal.close()
 
 

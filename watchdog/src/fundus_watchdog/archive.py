@@ -6,19 +6,10 @@ program (the camera software, an antivirus scan); that is "try again shortly", n
 """
 
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
 
-
-def long_path(path: Path) -> str:
-    r"""The path as the OS should see it: on Windows an absolute `\\?\` path, so folders deeper than
-    260 characters still work even where the LongPathsEnabled policy is off."""
-    text = str(path)
-    if sys.platform != "win32" or text.startswith("\\\\?\\"):
-        return text
-    text = os.path.abspath(text)
-    return "\\\\?\\UNC\\" + text[2:] if text.startswith("\\\\") else "\\\\?\\" + text
+from .paths import long_path
 
 
 def archive_name(subject_identifier: str, when: datetime | None = None) -> str:

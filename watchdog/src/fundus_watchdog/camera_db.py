@@ -12,6 +12,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from .config import Config
 
@@ -41,6 +42,15 @@ def _quote(identifier: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", identifier):
         raise CameraDbError(f"not a plain SQL identifier: {identifier!r}")
     return f"[{identifier}]"
+
+
+def read_only_uri(absolute: str) -> str:
+    """SQLite URI opening a file read-only: `file:/C:/x/camera.db?mode=ro`, and for a share
+    `file:////server/share/camera.db?mode=ro` (SQLite refuses a URI host, which as_uri() makes)."""
+    path = absolute.replace("\\", "/")
+    if not path.startswith("/"):
+        path = "/" + path  # C:/x -> /C:/x
+    return "file:" + ("//" if path.startswith("//") else "") + quote(path, safe="/:") + "?mode=ro"
 
 
 def _basename(value) -> str:
@@ -77,7 +87,7 @@ class CameraDb:
     def connect(self):
         if not self.path or not Path(self.path).is_file():
             raise CameraDbError(f"camera database not found: {self.path}")
-        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+        uri = read_only_uri(str(Path(self.path).resolve()))
         try:
             conn = sqlite3.connect(uri, uri=True, timeout=10)
         except sqlite3.Error as exc:

@@ -45,10 +45,17 @@ def run_check(config: Config, warnings: list[str], config_path: Path | None, out
         r.warn(warning)
     out("Settings:")
     token = config.token[:4] + "..." if len(config.token) > 8 else "***"
-    for key, value in [("watch_dir", config.watch_dir), ("db_path", config.db_path or "(none)"),
-                       ("api_url", config.api_url), ("token", token), ("device_id", config.device_id),
-                       ("site_id", config.site_id), ("report_type", config.report_type),
-                       ("journal", config.journal_path), ("log file", config.log_file or "(none)")]:  # fmt: skip
+    for key, value in [
+        ("watch_dir", config.watch_dir),
+        ("db_path", config.db_path or "(none)"),
+        ("api_url", config.api_url),
+        ("token", token),
+        ("device_id", config.device_id),
+        ("site_id", config.site_id),
+        ("report_type", config.report_type),
+        ("journal", config.journal_path),
+        ("log file", config.log_file or "(none)"),
+    ]:
         r.info(f"{key:12} {value}")
     _check_watch_dir(config, r)
     _check_camera_db(config, r)
@@ -140,7 +147,8 @@ def _check_camera_db(config: Config, r: _Report) -> None:
         r.bad(f"cannot read eye values: {exc}")
         return
     unknown = {v: n for v, n in values.items() if v is not None and normalise_eye(v) is None}
-    summary = ", ".join(f"{v!r}: {n}" for v, n in values.items()) or "no images yet"
+    summary = ", ".join(f"{'(empty)' if v is None else repr(v)}: {n}" for v, n in values.items())
+    summary = summary or "no images yet"
     r.ok(f"eye values in {config.db_image_table}.{config.db_image_eye}: {summary}")
     if unknown:
         r.warn(

@@ -12,7 +12,9 @@ Exit codes: 0 fine; 1 not everything archived (--once) or problems found (check)
 """
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -57,21 +59,39 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         "--config", type=Path, help=f"JSON settings file (default: ./{CONFIG_FILENAME} if present)"
     )
     if command == "run":
-        parser.add_argument("--once", action="store_true",
-                            help="process what is ready now, wait for the uploads, exit 0 if all was archived")  # fmt: skip
-        parser.add_argument("--create-config", nargs="?", const=CONFIG_FILENAME, metavar="FILE",
-                            help=f"write a commented sample config (default {CONFIG_FILENAME}) and exit")  # fmt: skip
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="process what is ready now, wait for the uploads, exit 0 if all was archived",
+        )
+        parser.add_argument(
+            "--create-config",
+            nargs="?",
+            const=CONFIG_FILENAME,
+            metavar="FILE",
+            help=f"write a commented sample config (default {CONFIG_FILENAME}) and exit",
+        )
         parser.add_argument("--version", action="version", version=f"fundus-watchdog {__version__}")
     for option in OPTIONS:
         flag = "--" + option.key.replace("_", "-")
         default = "" if option.default is None else f" (default: {option.default})"
         if option.kind == "bool":
-            parser.add_argument(flag, dest=option.key, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=option.help + default)  # fmt: skip
+            parser.add_argument(
+                flag,
+                dest=option.key,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=option.help + default,
+            )
         else:
             metavar = "|".join(option.choices) if option.choices else METAVARS[option.kind]
-            parser.add_argument(flag, dest=option.key, default=argparse.SUPPRESS, metavar=metavar,
-                                help=option.help + default)  # fmt: skip
+            parser.add_argument(
+                flag,
+                dest=option.key,
+                default=argparse.SUPPRESS,
+                metavar=metavar,
+                help=option.help + default,
+            )
     return parser
 
 
@@ -96,8 +116,7 @@ def main(argv=None) -> int:
         source = (
             f"settings from {path}" if path else f"no --config given and no {CONFIG_FILENAME} found"
         )
-        print(f"  ({source}; a sample: fundus-watchdog --create-config)",
-                  file=sys.stderr)  # fmt: skip
+        print(f"  ({source}; a sample: fundus-watchdog --create-config)", file=sys.stderr)
         return EXIT_CONFIG
     if command == "check":
         from .check import run_check
@@ -120,15 +139,33 @@ def main(argv=None) -> int:
             from .service import Watchdog
 
             watchdog = Watchdog(config)
-            if args.once:
-                return watchdog.run_once()
-            watchdog.run_forever()
+            with _stop_signals_as_ctrl_c():
+                if args.once:
+                    return watchdog.run_once()
+                watchdog.run_forever()
             return EXIT_OK
     except AlreadyRunning as exc:
         log.error("%s", exc)
         return EXIT_RUNNING
     finally:
         close_logging(handlers)
+
+
+@contextlib.contextmanager
+def _stop_signals_as_ctrl_c():
+    """A service manager's stop (SIGTERM; Ctrl+Break on Windows) ends the watchdog as cleanly as
+    Ctrl+C does: in-flight uploads finish their request, and the journal knows the rest."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    names = [n for n in ("SIGTERM", "SIGBREAK") if hasattr(signal, n)]
+    previous = {n: signal.signal(getattr(signal, n), interrupt) for n in names}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def _create_config(path: Path) -> int:

@@ -19,6 +19,7 @@ import requests
 from . import __version__
 from .errors import ApiError, Stopped
 from .multipart import MultipartFile
+from .paths import long_path
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Status:
 def sha256_of(path: Path, block: int = 1024 * 1024) -> str:
     """Lower-case hex SHA-256, read in blocks (a DICOM can be large)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open(long_path(path), "rb") as f:
         while chunk := f.read(block):
             digest.update(chunk)
     return digest.hexdigest()
@@ -140,7 +141,7 @@ class CameraApi:
                 raise Stopped()
             body = body_factory() if body_factory else None
             try:
-                headers = {"Content-Type": body.content_type} if body else None
+                headers = {"Content-Type": body.content_type} if body is not None else None
                 response = self._http().request(
                     method,
                     url,
@@ -163,7 +164,7 @@ class CameraApi:
                     return response
                 error = ApiError.from_response(response)
             finally:
-                if body:
+                if body is not None:
                     body.close()
             if not error.transient:
                 raise error

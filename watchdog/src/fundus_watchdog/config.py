@@ -95,7 +95,8 @@ OPTIONS = [
     Option("request_timeout", "float", 60.0, "Seconds to wait for the server on each request.", "advanced"),
     Option("workers", "int", 4, "Subjects uploaded at the same time.", "advanced"),
     Option("polling", "bool", False,
-           "Poll the folder instead of OS events (for network drives that send no events).", "advanced"),
+           "Rescan every 2 s instead of using OS file events (for network drives that send none).",
+           "advanced"),
 ]  # fmt: skip
 OPTION_BY_KEY = {o.key: o for o in OPTIONS}
 

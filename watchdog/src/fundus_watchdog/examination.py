@@ -81,9 +81,8 @@ class Examinations:
             return self._send(folder, subject, plan, record.demographics, files)
         except Stopped:
             return Result(Outcome.STOPPED)
-        except (
-            OSError
-        ) as exc:  # a file vanished or is locked while hashing/reading: look again later
+        except OSError as exc:
+            # A file vanished, or is locked while hashing/reading: look again later.
             return Result(
                 Outcome.WAITING,
                 f"subject {subject}: cannot read {exc.filename or 'a file'} yet ({exc})",
@@ -94,9 +93,8 @@ class Examinations:
                     folder, subject, REJECTED, advice(exc, subject, self.config.api_url)
                 )
             if exc.code == "no_session" and entry and entry.session_id:
-                self.journal.drop_session(
-                    folder.name
-                )  # the server dropped it: resolve again next time
+                # The server dropped the session: resolve again next time.
+                self.journal.drop_session(folder.name)
             return Result(
                 Outcome.FAILED,
                 f"subject {subject}: {advice(exc, subject, self.config.api_url)}",
@@ -173,6 +171,7 @@ class Examinations:
     def _upload_all(
         self, folder, subject, plan: Plan, session_id, baseline, server_has
     ) -> list[str]:
+        """Send every file not yet confirmed; the refusals, as "name: why" lines."""
         refused, pending = [], []
         for planned in plan.uploads:
             checksum = sha256_of(planned.path)
@@ -188,67 +187,71 @@ class Examinations:
         for planned, checksum, entry in pending:
             if self.stop_event.is_set():
                 raise Stopped()
-            name, file_type = planned.path.name, planned.file_type
-            in_doubt = (
-                entry
-                and entry.state == "sending"
-                and entry.checksum == checksum
-                and entry.session_id == session_id
+            same = entry is not None and (entry.checksum, entry.session_id) == (
+                checksum,
+                session_id,
             )
-            if (
+            in_doubt = same and entry.state == "sending"
+            # Killed after sending, before recording? If this is the only unconfirmed file of its
+            # type, and the server lists that type now but did not when it gave us the session,
+            # the server's own list proves it arrived.
+            proven = (
                 in_doubt
                 and baseline is not None
-                and file_type in server_has
-                and file_type not in baseline
-                and unconfirmed[file_type] == 1
-            ):
-                # Killed after sending, before recording: the server's own list proves it arrived.
-                self.journal.mark_file(
-                    folder.name, name, checksum, file_type, session_id, "uploaded"
-                )
-                log.info(
-                    "subject %s: %s already on the server as %s; not sent again",
-                    subject,
-                    name,
-                    file_type,
-                )
-                continue
-            self.journal.mark_file(folder.name, name, checksum, file_type, session_id, "sending")
-            try:
-                code, body = self.api.upload(
-                    subject, file_type, planned.path, session_id=session_id, checksum=checksum
-                )
-            except ApiError as exc:
-                if not exc.permanent_for_file:
-                    raise
-                why = advice(exc, subject, self.config.api_url)
-                self.journal.mark_file(
-                    folder.name, name, checksum, file_type, session_id, "refused", exc.code, why
-                )
-                log.error(
-                    "subject %s: the server refused %s as %s: %s", subject, name, file_type, why
-                )
-                refused.append(f"{name}: {why}")
-                continue
-            server_checksum = str(body.get("checksum") or checksum).lower()
-            if server_checksum != checksum:
-                why = f"the server holds different bytes under this name (checksum {server_checksum[:12]}...)"
-                self.journal.mark_file(
-                    folder.name, name, checksum, file_type, session_id, "refused", "checksum", why
-                )
-                refused.append(f"{name}: {why}")
-                continue
-            self.journal.mark_file(folder.name, name, checksum, file_type, session_id, "uploaded")
-            eye = f", eye from {planned.source}" if planned.source else ""
+                and planned.file_type in server_has
+                and planned.file_type not in baseline
+                and unconfirmed[planned.file_type] == 1
+            )
+            why = self._upload_one(folder, subject, planned, checksum, session_id, proven)
+            if why:
+                refused.append(f"{planned.path.name}: {why}")
+        return refused
+
+    def _upload_one(self, folder, subject, planned, checksum, session_id, proven) -> str | None:
+        """Send one file, journalled before and after; None, or why the server refused it."""
+        name, file_type = planned.path.name, planned.file_type
+
+        def mark(state, code=None, message=None):
+            self.journal.mark_file(
+                folder.name, name, checksum, file_type, session_id, state, code, message
+            )
+
+        if proven:
+            mark("uploaded")
             log.info(
-                "subject %s: %s %s as %s%s",
+                "subject %s: %s already on the server as %s; not sent again",
                 subject,
-                "uploaded" if code == 201 else "already had",
                 name,
                 file_type,
-                eye,
             )
-        return refused
+            return None
+        mark("sending")
+        try:
+            code, body = self.api.upload(
+                subject, file_type, planned.path, session_id=session_id, checksum=checksum
+            )
+        except ApiError as exc:
+            if not exc.permanent_for_file:
+                raise
+            why = advice(exc, subject, self.config.api_url)
+            mark("refused", exc.code, why)
+            log.error("subject %s: the server refused %s as %s: %s", subject, name, file_type, why)
+            return why
+        server_checksum = str(body.get("checksum") or checksum).lower()
+        if server_checksum != checksum:
+            why = f"the server holds different bytes under this name (checksum {server_checksum[:12]}...)"
+            mark("refused", "checksum", why)
+            log.error("subject %s: %s: %s", subject, name, why)
+            return why
+        mark("uploaded")
+        if code == 201:
+            eye = f", eye from {planned.source}" if planned.source else ""
+            log.info("subject %s: uploaded %s as %s%s", subject, name, file_type, eye)
+        else:
+            log.info(
+                "subject %s: the server already had %s as %s (same bytes)", subject, name, file_type
+            )
+        return None
 
     def _move(self, folder: Path, subject: str, where: str, why: str) -> Result:
         target = unique_target(self.config.watch_dir / where, archive_name(subject))

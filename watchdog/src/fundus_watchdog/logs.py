@@ -13,7 +13,7 @@ def setup_logging(level: str, log_file: Path | None, stream=None) -> list[loggin
     """Attach the handlers to the package logger; returns them for `close_logging`."""
     logger = logging.getLogger(LOGGER)
     logger.setLevel(level)
-    logger.propagate = False
+    logger.propagate = False  # our handlers only: no second copy through a root handler
     handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
@@ -33,3 +33,5 @@ def close_logging(handlers: list[logging.Handler]) -> None:
     for handler in handlers:
         logger.removeHandler(handler)
         handler.close()
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)

@@ -10,6 +10,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+from .paths import long_path
+
 
 class MultipartFile:
     """Has read(), __iter__ and __len__ but no tell(): requests then sends a Content-Length."""
@@ -27,7 +29,7 @@ class MultipartFile:
         )
         head += f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\nContent-Type: {content_type}\r\n\r\n"
         tail = f"\r\n--{self.boundary}--\r\n".encode()
-        self._file = open(path, "rb")  # closed by close()
+        self._file = open(long_path(path), "rb")  # closed by close()
         size = os.fstat(self._file.fileno()).st_size
         self._parts = [io.BytesIO(head.encode()), self._file, io.BytesIO(tail)]
         self.length = len(head.encode()) + size + len(tail)

@@ -1,8 +1,8 @@
 """The running watchdog: filesystem events, a periodic sweep and a startup scan feed one
 scheduler thread, which hands examinations whose files are all stable to a bounded worker pool.
 
-Events only mark a subject folder as "look at this again" (the polling observer can miss files,
-and inotify/ReadDirectoryChangesW can overflow), so the event thread never blocks and never
+Events only mark a subject folder as "look at this again" (observers can miss files, and
+inotify/ReadDirectoryChangesW buffers can overflow), so the event thread never blocks and never
 decides anything; the sweep every `sweep_interval` seconds is the safety net.
 """
 
@@ -18,7 +18,6 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.polling import PollingObserver
 
 from .camera_db import CameraDb
 from .client import CameraApi
@@ -27,10 +26,12 @@ from .errors import ApiError
 from .examination import Examinations, Outcome, Result, recover_moves
 from .folders import candidate_files, subject_folder_of, subject_folders, subject_identifier
 from .journal import Journal
+from .paths import make_state_dir
 from .stability import StabilityTracker
 
 log = logging.getLogger(__name__)
 LOCKED_RETRY_SECONDS = 5.0
+POLL_SECONDS = 2.0
 ONCE_LOCKED_TRIES = 3
 
 
@@ -41,6 +42,10 @@ class _Folder:
     next_check: float = 0.0
     in_flight: bool = False
     failures: int = 0
+    # Backoff of a failing folder: neither the sweep nor events cut it short...
+    not_before: float = 0.0
+    # ...unless it waits for staff, and something in the folder changed.
+    blocked: bool = False
     locked_tries: int = 0
     last_report: tuple | None = None
     settled: Result | None = field(default=None)  # --once: the folder's final answer
@@ -73,7 +78,7 @@ class Watchdog:
             stop_event=self.stop_event,
         )
         self.api.stop_event = self.stop_event
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        make_state_dir(config.state_dir)
         self.journal = Journal(config.journal_path)
         self.examinations = Examinations(
             config, self.api, self.journal, CameraDb(config), self.stop_event
@@ -101,14 +106,11 @@ class Watchdog:
         warnings.filterwarnings(
             "ignore", r"Callback with id '\d+' already exists for watch", RuntimeWarning
         )
-        observer = (
-            PollingObserver(timeout=min(5.0, self.config.sweep_interval))
-            if self.config.polling
-            else Observer()
-        )
-        observer.schedule(_Events(self.poke), str(self.config.watch_dir), recursive=True)
-        observer.start()
-        self._observer = observer
+        if not self.config.polling:
+            observer = Observer()
+            observer.schedule(_Events(self.poke), str(self.config.watch_dir), recursive=True)
+            observer.start()
+            self._observer = observer
         self._thread = threading.Thread(target=self._loop, name="fundus-scheduler", daemon=True)
         self._thread.start()
         return self
@@ -132,7 +134,7 @@ class Watchdog:
             while not self.stop_event.wait(0.5):  # short waits keep Ctrl+C responsive on Windows
                 pass
         except KeyboardInterrupt:
-            log.info("stopping (Ctrl+C)")
+            log.info("stopping (Ctrl+C or a stop request)")
         finally:
             self.stop()
         log.info("stopped")
@@ -144,7 +146,7 @@ class Watchdog:
         try:
             self._loop()
         except KeyboardInterrupt:
-            log.info("stopping (Ctrl+C)")
+            log.info("stopping (Ctrl+C or a stop request)")
             return 130
         finally:
             self.stop()
@@ -191,6 +193,8 @@ class Watchdog:
         with self._lock:
             state = self._folders.setdefault(folder, _Folder(self.clock()))
             state.dirty = True
+            if state.blocked:
+                state.not_before = 0.0
         self._wake.set()
 
     def _sweep(self) -> None:
@@ -210,26 +214,41 @@ class Watchdog:
             now = self.clock()
             if now >= next_sweep and not (self._once and next_sweep):
                 self._sweep()  # the first one is the startup scan
-                next_sweep = now + self.config.sweep_interval
+                next_sweep = now + self._sweep_interval()
             with self._lock:
                 due = [
                     f
                     for f, s in self._folders.items()
-                    if not s.in_flight and s.settled is None and (s.dirty or s.next_check <= now)
+                    if not s.in_flight
+                    and s.settled is None
+                    and s.not_before <= now
+                    and (s.dirty or s.next_check <= now)
                 ]
             for folder in due:
-                self._evaluate(folder, now)
+                try:
+                    self._evaluate(folder, now)
+                except Exception:  # the scheduler must outlive any one folder's surprise
+                    log.exception("unexpected error looking at %s", folder)
             with self._lock:
                 if self._once and all(s.settled for s in self._folders.values()):
                     return
                 wakeups = [
-                    s.next_check
+                    max(s.next_check, s.not_before)
                     for s in self._folders.values()
                     if not s.in_flight and s.settled is None
                 ]
             until = min([next_sweep, *wakeups]) - self.clock()
             self._wake.wait(min(1.0, max(0.01, until)))
             self._wake.clear()
+
+    def _sweep_interval(self) -> float:
+        # Polling (drives that send no events): our own sweep, often, instead of watchdog's
+        # PollingObserver, which would re-walk the ever-growing processed/ tree on every poll.
+        return (
+            min(self.config.sweep_interval, POLL_SECONDS)
+            if self.config.polling
+            else self.config.sweep_interval
+        )
 
     def _evaluate(self, folder: Path, now: float) -> None:
         with self._lock:
@@ -279,47 +298,53 @@ class Watchdog:
     def _done(self, folder: Path, result: Result) -> None:
         subject = subject_identifier(folder.name, self.config) or folder.name
         outcome, now = result.outcome, self.clock()
-        with self._lock:
+        problem, say = None, None
+        with self._lock:  # no disk or network I/O while holding it: poke() waits on this lock
             state = self._folders.get(folder) or _Folder(now)
             state.in_flight = False
+            recovered = outcome not in (Outcome.FAILED, Outcome.BLOCKED, Outcome.STOPPED)
+            had_failures = recovered and state.failures > 0
             if outcome in (Outcome.ARCHIVED, Outcome.REJECTED, Outcome.GONE):
                 self._folders.pop(folder, None)
                 self.tracker.forget_under(folder)
-                self.finished[folder.name] = result
+                if self._once:
+                    self.finished[folder.name] = result
             elif outcome in (Outcome.FAILED, Outcome.BLOCKED):
                 state.failures += 1
                 delay = self._backoff(state.failures, result.retry_after)
-                state.next_check = now + delay
-                self.journal.record_problem(
-                    folder.name,
-                    subject,
+                state.next_check = state.not_before = now + delay
+                state.blocked = outcome is Outcome.BLOCKED
+                problem = (
                     "failing" if outcome is Outcome.FAILED else "blocked",
-                    result.message,
-                    time.time() + delay,
-                )
-                log.warning(
-                    "%s (attempt %d; next try in %.0f s)", result.message, state.failures, delay
+                    state.failures,
+                    delay,
                 )
                 self._settle(folder, state, result)
             elif outcome is Outcome.LOCKED:
                 state.locked_tries += 1
                 state.next_check = now + min(LOCKED_RETRY_SECONDS, self.config.sweep_interval)
-                self._report(state, result, logging.INFO)
+                say = self._news(state, result, logging.INFO)
                 if state.locked_tries >= ONCE_LOCKED_TRIES:
                     self._settle(folder, state, result)
             elif outcome is Outcome.WAITING:
-                state.next_check = now + min(
-                    self.config.sweep_interval, max(5.0, 2 * self.config.stable_seconds)
-                )
-                self._report(
-                    state,
-                    result,
-                    logging.WARNING if "cannot tell the eye" in result.message else logging.INFO,
-                )
+                # Re-check now and then without events: the camera may write its database rows late.
+                recheck = min(self.config.sweep_interval, max(5.0, 2 * self.config.stable_seconds))
+                state.next_check = now + recheck
+                unmapped = "cannot tell the eye" in result.message
+                say = self._news(state, result, logging.WARNING if unmapped else logging.INFO)
                 self._settle(folder, state, result)
-            if outcome not in (Outcome.FAILED, Outcome.BLOCKED, Outcome.STOPPED) and state.failures:
-                state.failures = 0
-                self.journal.clear_problem(folder.name)
+            if recovered:
+                state.failures, state.not_before, state.blocked = 0, 0.0, False
+        if say:
+            log.log(say[0], "%s", say[1])
+        if problem:
+            kind, attempts, delay = problem
+            self.journal.record_problem(
+                folder.name, subject, kind, result.message, time.time() + delay
+            )
+            log.warning("%s (attempt %d; next try in %.3g s)", result.message, attempts, delay)
+        elif had_failures:
+            self.journal.clear_problem(folder.name)
         self._wake.set()
 
     def _settle(self, folder: Path, state: _Folder, result: Result) -> None:
@@ -327,11 +352,13 @@ class Watchdog:
             state.settled = result
             self.finished[folder.name] = result
 
-    def _report(self, state: _Folder, result: Result, level: int) -> None:
+    def _news(self, state: _Folder, result: Result, level: int) -> tuple | None:
+        """(level, message) if this is news for the folder: said once, not on every re-check."""
         key = (result.outcome, result.message)
-        if key != state.last_report:  # say it once, not on every re-check
-            state.last_report = key
-            log.log(level, "%s", result.message)
+        if key == state.last_report:
+            return None
+        state.last_report = key
+        return level, result.message
 
     def _backoff(self, failures: int, retry_after: float | None) -> float:
         """First retry at the next sweep (as documented), then doubling up to failure_backoff_max."""

@@ -59,9 +59,18 @@ def subject_identifiers(count: int, rng: random.Random, prefix: str = "105-10") 
 
 
 class Camera:
-    def __init__(self, out: Path, *, db_path: Path | None = None, mapping: dict | None = None,
-                 chunk_size: int = 16 * 1024, chunk_delay: float = 0.05, image_size=(640, 480),
-                 seed: int | None = None, stop_event: threading.Event | None = None):  # fmt: skip
+    def __init__(
+        self,
+        out: Path,
+        *,
+        db_path: Path | None = None,
+        mapping: dict | None = None,
+        chunk_size: int = 16 * 1024,
+        chunk_delay: float = 0.05,
+        image_size=(640, 480),
+        seed: int | None = None,
+        stop_event: threading.Event | None = None,
+    ):
         self.out = Path(out)
         self.db_path = Path(db_path) if db_path else self.out / "camera.db"
         self.mapping = {k: OPTION_BY_KEY[k].default for k in DB_KEYS} | (mapping or {})
@@ -122,16 +131,24 @@ class Camera:
         self._spelling += 1
         return spellings[(self._spelling // 2) % len(spellings)]
 
-    def examination(self, subject: str, report_type: str = "combined", folder_name: str | None = None,
-                    demographics: dict | None = None) -> SimulatedExam:  # fmt: skip
+    def examination(
+        self,
+        subject: str,
+        report_type: str = "combined",
+        folder_name: str | None = None,
+        demographics: dict | None = None,
+    ) -> SimulatedExam:
         """Write one whole examination: patient row, folder, both eye images, report(s)."""
         rng, q = self.rng, self._q
         demo = demographics or {}
         exam = SimulatedExam(
-            subject, folder_name or subject,
+            subject,
+            folder_name or subject,
             demo.get("initials") or "".join(rng.choice("ABCDEFGHJKLMNPRSTW") for _ in range(2)),
-            demo.get("sex") or rng.choice("MF"), int(demo.get("age") or rng.randint(25, 85)), report_type,
-        )  # fmt: skip
+            demo.get("sex") or rng.choice("MF"),
+            int(demo.get("age") or rng.randint(25, 85)),
+            report_type,
+        )
         # Some cameras store age as text: both must work.
         age = str(exam.age) if rng.random() < 0.3 else exam.age
         self._insert(
@@ -215,8 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--interval", type=float, default=10.0, help="seconds between examinations (default 10)"
     )
-    p.add_argument("--report-type", default="combined", choices=[*REPORT_TYPES, "mixed"],
-                   help="combined (one HTML), per_eye (one HTML per eye) or mixed (default combined)")  # fmt: skip
+    p.add_argument(
+        "--report-type",
+        default="combined",
+        choices=[*REPORT_TYPES, "mixed"],
+        help="combined (one HTML), per_eye (one HTML per eye) or mixed (default combined)",
+    )
     p.add_argument(
         "--subjects", help="comma-separated subject identifiers to use (default: generated)"
     )
@@ -234,8 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="take the db_* column names from this watchdog config"
     )
     for key in DB_KEYS:
-        p.add_argument("--" + key.replace("_", "-"), dest=key, help=f"{OPTION_BY_KEY[key].help} (default "
-                       f"{OPTION_BY_KEY[key].default})")  # fmt: skip
+        p.add_argument(
+            "--" + key.replace("_", "-"),
+            dest=key,
+            help=f"{OPTION_BY_KEY[key].help} (default {OPTION_BY_KEY[key].default})",
+        )
     return p
 
 
@@ -248,8 +272,15 @@ def main(argv=None) -> int:
         mapping = {k: v for k, v in read_config_file(args.config).items() if k in DB_KEYS}
     mapping |= {k: getattr(args, k) for k in DB_KEYS if getattr(args, k)}
     width, _, height = args.image_size.lower().partition("x")
-    camera = Camera(args.out, db_path=args.db, mapping=mapping, chunk_size=args.chunk_size,
-                    chunk_delay=args.chunk_delay, image_size=(int(width), int(height)), seed=args.seed)  # fmt: skip
+    camera = Camera(
+        args.out,
+        db_path=args.db,
+        mapping=mapping,
+        chunk_size=args.chunk_size,
+        chunk_delay=args.chunk_delay,
+        image_size=(int(width), int(height)),
+        seed=args.seed,
+    )
     subjects = [s.strip() for s in args.subjects.split(",") if s.strip()] if args.subjects else []
     count = args.count if args.count is not None else (len(subjects) or 5)
     exams, used = [], set(subjects)
