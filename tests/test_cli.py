@@ -80,7 +80,7 @@ def test_the_secret_key_is_kept_across_runs(tmp_path):
 def test_the_demo_serves_the_site_processes_an_upload_and_stops_cleanly_on_ctrl_c(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
-        [*FUNDUSHUB, "demo", "--port", str(port), "--demo-password", "pw-123"],
+        [*FUNDUSHUB, "demo", "--port", str(port), "--demo-password", "pw-123", "--no-camera"],
         env=clean_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -133,6 +133,57 @@ def test_the_demo_serves_the_site_processes_an_upload_and_stops_cleanly_on_ctrl_
     assert re.search(r"uploader\s+pw-123", output)
     assert "Stopped." in output
     assert "Traceback" not in output
+    assert not (tmp_path / "camera-demo").exists()
+
+
+def signed_in(base: str, username: str, password: str) -> requests.Session:
+    s = requests.Session()
+    s.get(f"{base}/accounts/login/")
+    s.post(
+        f"{base}/accounts/login/",
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": s.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base}/accounts/login/"},
+    )
+    return s
+
+
+def test_the_demo_camera_examinations_arrive_complete_through_the_watchdog(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            *FUNDUSHUB,
+            "demo",
+            "--port",
+            str(port),
+            "--demo-password",
+            "pw",
+            "--camera-interval",
+            "1",
+        ],
+        env=clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, proc)
+        manager = signed_in(f"http://127.0.0.1:{port}", "manager", "pw")
+        processed = tmp_path / "camera-demo" / "RetCamOutput" / "processed"
+        for _ in range(300):
+            if processed.exists() and len(list(processed.iterdir())) >= 2:
+                break
+            time.sleep(0.2)
+        page = manager.get(f"http://127.0.0.1:{port}/camera/sessions").text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert len(list(processed.iterdir())) >= 2, output
+    assert page.count("badge-completed") >= 2
+    assert proc.returncode == 0 and "Traceback" not in output
 
 
 def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path):

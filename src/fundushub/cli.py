@@ -73,12 +73,25 @@ def cmd_demo(args) -> int:
     print("Demo accounts (username / password):")
     for username, pw in passwords.items():
         print(f"  {username:10s} {pw}")
+    camera = None
+    if not args.no_camera:
+        from fundushub.camera.demo import CameraDemo
+
+        local = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        camera = CameraDemo(settings.DATA_DIR, f"http://{local}:{args.port}", args.camera_interval)
+        camera.start()
+        print(
+            f"\nSimulated camera: an examination every {args.camera_interval:g} s into "
+            f"{camera.watch_dir}, uploaded by the camera watchdog (see Camera sessions)."
+        )
     print("\nPress Ctrl+C to stop.", flush=True)
     try:
         _serve(args.host, args.port, args.threads)
     except KeyboardInterrupt:
         pass
     finally:
+        if camera:
+            camera.stop()
         _stop(worker)
         print("Stopped.")
     return 0
@@ -144,6 +157,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_http(demo)
     demo.add_argument("--demo-password", help="set every demo account to this password")
+    demo.add_argument(
+        "--no-camera",
+        action="store_true",
+        help="do not run the simulated camera and its watchdog",
+    )
+    demo.add_argument(
+        "--camera-interval",
+        type=float,
+        default=20.0,
+        help="seconds between simulated examinations (default %(default)s)",
+    )
     add_http(add("serve", cmd_serve, "Run the web site only (no worker)."))
     worker = add("worker", cmd_worker, "Run the background task worker only.")
     worker.add_argument("--once", action="store_true", help="process pending work, then exit")

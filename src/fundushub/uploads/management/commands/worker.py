@@ -46,7 +46,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once=False, interval=0.5, **options):
-        logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
+        for name in ("django_tasks", "django_tasks_db"):  # one line per task is noise
+            logging.getLogger(name).setLevel(logging.WARNING)
         reap()
         stop = threading.Event()
         reaper = threading.Thread(
