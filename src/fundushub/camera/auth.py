@@ -12,7 +12,7 @@ class DeviceTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         device = (
-            CameraDevice.objects.select_related("user", "hospital", "lab_unit", "camera")
+            CameraDevice.objects.select_related("user")
             .filter(token_hash=hash_token(key))
             .first()
         )
