@@ -361,9 +361,10 @@ class Server:
                 raise SystemExit(f"{name} exited with {proc.returncode}:\n{tail}")
 
     def stop(self) -> None:
+        # SIGTERM, not SIGINT: a shell without job control starts children with SIGINT ignored.
         for _, proc, _ in self.procs:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGTERM)
         for _, proc, _ in self.procs:
             try:
                 proc.wait(timeout=15)
@@ -583,7 +584,7 @@ def report(args, samples, floor, run: Run, outcome: dict, memory: dict) -> bool:
         print(f"| {label} | {value} |")
 
     print()
-    row("Ingest benchmark", f"{dt.date.today().isoformat()}, {os.cpu_count()} CPUs")
+    row("Ingest benchmark", f"{dt.date.today().isoformat()}, {machine()}, server {revision()}")
     row("---", "---")
     row(
         "files",
@@ -618,6 +619,28 @@ def report(args, samples, floor, run: Run, outcome: dict, memory: dict) -> bool:
     )
     print()
     return ok
+
+
+def machine() -> str:
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    return f"{os.cpu_count()} CPUs {model}".strip()
+
+
+def revision() -> str:
+    """The commit the server code comes from, marked when src/ has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + (" + local changes" if dirty else "")
 
 
 def memory_summary(sampler: RssSampler, baseline: dict[int, int], pids: list[int]) -> dict:
@@ -708,6 +731,9 @@ def main(argv=None) -> int:
         print("\ninterrupted", file=sys.stderr)
         return 130
     finally:
+        # A second Ctrl+C (uv forwards the terminal's to us too) must not cut the cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if sampler is not None and sampler.is_alive():
             sampler.stop()
         if server is not None:
