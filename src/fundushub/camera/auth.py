@@ -12,9 +12,7 @@ class DeviceTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         device = (
-            CameraDevice.objects.select_related("user")
-            .filter(token_hash=hash_token(key))
-            .first()
+            CameraDevice.objects.select_related("user").filter(token_hash=hash_token(key)).first()
         )
         if device is None or not device.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
