@@ -5,24 +5,22 @@ frame (the DICOM itself stays stored byte-exact as the camera file).
 """
 
 import hashlib
-import io
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_tasks import TaskResultStatus, task
-from django_tasks_db.models import DBTaskResult
+from django_tasks import task
 
 from fundushub.camera.dicom import NoPreview, preview_png
 from fundushub.camera.models import DICOM_TYPES, CameraFile
 from fundushub.catalog.models import Area
 from fundushub.images import blobs
-from fundushub.images.decoding import UndecodableImage, decode_with_thumbnail
+from fundushub.images.decoding import UndecodableImage
 from fundushub.images.models import Image
 from fundushub.images.sniff import PNG
+from fundushub.images.store import decode_and_thumbnail, insert_or_existing
+from fundushub.lib.tasks import task_waiting
 
 log = logging.getLogger(__name__)
 TASK_PATH = "fundushub.camera.tasks.ingest_camera_image"
@@ -67,14 +65,8 @@ def ingest_camera_image(file_id: int) -> str:
         existing = Image.objects.filter(hospital_id=record.session.hospital_id, md5=picture.md5)
         image = existing.first()
         if image is None:
-            with blobs.open_blob(blobs.original_key(picture.sha256)) as f:
-                data = f.read() if picture.mime == PNG else None
-                source = io.BytesIO(data) if data is not None else f
-                decoded = decode_with_thumbnail(
-                    source, picture.mime, settings.FUNDUSHUB_THUMBNAIL_SIZE
-                )
-            if not blobs.exists(blobs.thumbnail_key(picture.sha256)):
-                blobs.write_bytes(blobs.thumbnail_key(picture.sha256), decoded.thumbnail)
+            key = blobs.original_key(picture.sha256)
+            decoded = decode_and_thumbnail(key, picture.mime, picture.sha256)
             image = _insert(record, picture, decoded)
     except (UndecodableImage, NoPreview) as e:
         log.warning("Camera file %s has no viewable image: %s", record.pk, e)
@@ -87,25 +79,22 @@ def ingest_camera_image(file_id: int) -> str:
 def _insert(record: CameraFile, picture: Picture, decoded) -> Image:
     session, device = record.session, record.device or record.session.device
     eye = record.file_type.removesuffix("_dicom")
-    try:
-        with transaction.atomic():
-            return Image.objects.create(
-                source=Image.Source.CAMERA,
-                hospital_id=session.hospital_id,
-                lab_unit_id=device.lab_unit_id,
-                camera_id=device.camera_id,
-                area=Area.objects.filter(code=eye).first(),
-                subject_identifier=session.subject.subject_identifier,
-                original_filename=picture.filename[:255],
-                content_type=picture.mime,
-                size=picture.size,
-                width=decoded.width,
-                height=decoded.height,
-                md5=picture.md5,
-                sha256=picture.sha256,
-            )
-    except IntegrityError:
-        return Image.objects.get(hospital_id=session.hospital_id, md5=picture.md5)
+    image, _ = insert_or_existing(
+        source=Image.Source.CAMERA,
+        hospital_id=session.hospital_id,
+        lab_unit_id=device.lab_unit_id,
+        camera_id=device.camera_id,
+        area=Area.objects.filter(code=eye).first(),
+        subject_identifier=session.subject.subject_identifier,
+        original_filename=picture.filename[:255],
+        content_type=picture.mime,
+        size=picture.size,
+        width=decoded.width,
+        height=decoded.height,
+        md5=picture.md5,
+        sha256=picture.sha256,
+    )
+    return image
 
 
 def requeue_stale(idle_seconds: int) -> int:
@@ -114,9 +103,7 @@ def requeue_stale(idle_seconds: int) -> int:
     stale = CameraFile.objects.filter(image_state="pending", received_at__lt=cutoff)
     count = 0
     for pk in stale.values_list("pk", flat=True):
-        waiting = DBTaskResult.objects.filter(
-            status=TaskResultStatus.READY, task_path=TASK_PATH, args_kwargs__args__0=pk
-        ).exists()
+        waiting = task_waiting(TASK_PATH, pk)
         if not waiting:
             ingest_camera_image.enqueue(pk)
             count += 1

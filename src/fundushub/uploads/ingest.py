@@ -7,16 +7,16 @@ duplicates; the quota is reserved by a conditional UPDATE, one file at a time.
 
 import logging
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from fundushub.accounts.models import User
 from fundushub.audit.models import record
 from fundushub.images import blobs
-from fundushub.images.decoding import UndecodableImage, decode_with_thumbnail
+from fundushub.images.decoding import UndecodableImage
 from fundushub.images.models import Image
+from fundushub.images.store import decode_and_thumbnail, insert_or_existing
 from fundushub.uploads.models import ItemState, UploadItem
 
 log = logging.getLogger(__name__)
@@ -86,14 +86,11 @@ def process_item(item: UploadItem) -> str:
         if source is None:
             return _fail(item, "The uploaded bytes were lost before processing; upload it again")
         try:
-            with blobs.open_blob(source) as f:
-                decoded = decode_with_thumbnail(f, item.mime, settings.FUNDUSHUB_THUMBNAIL_SIZE)
+            decoded = decode_and_thumbnail(source, item.mime, item.sha256)
         except UndecodableImage as e:
             return _fail(item, f"Corrupt or unreadable image: {e}")
         if source != blobs.original_key(item.sha256):
             blobs.move_into_place(source, blobs.original_key(item.sha256))
-        if not blobs.exists(blobs.thumbnail_key(item.sha256)):
-            blobs.write_bytes(blobs.thumbnail_key(item.sha256), decoded.thumbnail)
     try:
         with transaction.atomic():
             image, created = _insert_image(item, decoded if existing is None else None, existing)
@@ -114,29 +111,23 @@ def _insert_image(item, decoded, existing):
     if existing is not None:
         return existing, False
     job = item.job
-    try:
-        with transaction.atomic():
-            image = Image.objects.create(
-                source=Image.Source.DIRECT,
-                uploaded_by=job.user,
-                hospital_id=job.hospital_id,
-                lab_unit_id=job.lab_unit_id,
-                camera_id=job.camera_id,
-                disease_id=job.disease_id,
-                area_id=job.area_id,
-                mydriatic=job.mydriatic,
-                original_filename=item.filename,
-                content_type=item.mime,
-                size=item.size,
-                width=decoded.width,
-                height=decoded.height,
-                md5=item.md5,
-                sha256=item.sha256,
-            )
-        return image, True
-    except IntegrityError:
-        # Someone stored the same bytes for this hospital a moment ago: theirs is the image.
-        return Image.objects.get(hospital_id=job.hospital_id, md5=item.md5), False
+    return insert_or_existing(
+        source=Image.Source.DIRECT,
+        uploaded_by=job.user,
+        hospital_id=job.hospital_id,
+        lab_unit_id=job.lab_unit_id,
+        camera_id=job.camera_id,
+        disease_id=job.disease_id,
+        area_id=job.area_id,
+        mydriatic=job.mydriatic,
+        original_filename=item.filename,
+        content_type=item.mime,
+        size=item.size,
+        width=decoded.width,
+        height=decoded.height,
+        md5=item.md5,
+        sha256=item.sha256,
+    )
 
 
 def _fail(item: UploadItem, detail: str) -> str:

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_tasks import TaskResultStatus, task
-from django_tasks_db.models import DBTaskResult
+from django_tasks import task
 
+from fundushub.lib.tasks import task_waiting
 from fundushub.uploads.ingest import LostLease, process_item
 from fundushub.uploads.models import ItemState, UploadItem
 
@@ -108,9 +108,7 @@ def _abandoned_jobs(now) -> set:
             continue
         if items.filter(finished_at__gte=idle_since).exists():
             continue
-        if DBTaskResult.objects.filter(
-            status=TaskResultStatus.READY, task_path=TASK_PATH, args_kwargs__args__0=str(job_id)
-        ).exists():
+        if task_waiting(TASK_PATH, str(job_id)):
             continue
         abandoned.add(job_id)
     return abandoned
