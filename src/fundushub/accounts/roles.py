@@ -5,11 +5,20 @@ from django.contrib.auth.models import Group, Permission
 UPLOADER = "Uploader"
 DATA_MANAGER = "Data manager"
 ADMIN = "Admin"
+GRADER = "Grader"
 
+_MANAGE = [
+    "uploads.add_uploadjob",
+    "uploads.view_all_lab_unit_jobs",
+    "images.upload_pregraded",
+    "images.download_original",
+]
 _ROLE_PERMISSIONS = {
     UPLOADER: ["uploads.add_uploadjob"],
-    DATA_MANAGER: ["uploads.add_uploadjob", "uploads.view_all_lab_unit_jobs"],
-    ADMIN: ["uploads.add_uploadjob", "uploads.view_all_lab_unit_jobs"],
+    DATA_MANAGER: _MANAGE,
+    ADMIN: _MANAGE,
+    # Graders see their lab units' images and record grades; they do not upload or edit.
+    GRADER: ["images.grade_image"],
 }
 
 
@@ -51,11 +60,35 @@ def sees_lab_unit_jobs(user) -> bool:
     return user.is_authenticated and user.has_perm("uploads.view_all_lab_unit_jobs")
 
 
+def can_grade(user) -> bool:
+    return user.is_authenticated and user.has_perm("images.grade_image")
+
+
+def can_upload_pregraded(user) -> bool:
+    return user.is_authenticated and user.has_perm("images.upload_pregraded")
+
+
+def can_download_original(user) -> bool:
+    """Untouched originals (with whatever metadata the camera embedded): admins and data managers."""
+    return user.is_authenticated and user.has_perm("images.download_original")
+
+
+def can_manage_image(user, image) -> bool:
+    """Edit metadata or pixels, or delete: data managers and admins for every image they see,
+    uploaders for the images they uploaded themselves. (Seeing it is checked by the caller.)"""
+    if not user.is_authenticated:
+        return False
+    if sees_lab_unit_jobs(user):
+        return True
+    return can_upload(user) and image.uploaded_by_id == user.pk
+
+
 def context(request):
     user = request.user
     return {
         "can_upload": can_upload(user),
         "is_admin": is_admin(user),
+        "can_grade": can_grade(user),
         "sees_camera_sessions": user.is_authenticated
         and (user.is_staff or sees_lab_unit_jobs(user)),
         "role_names": [g.name for g in user.groups.all()] if user.is_authenticated else [],

@@ -19,6 +19,11 @@ def thumbnail_key(sha256: str) -> str:
     return f"thumbs/{sha256[:2]}/{sha256}.jpg"
 
 
+def edited_key(sha256: str) -> str:
+    """An edited variant: lossless PNG bytes, content-addressed like originals, kept apart."""
+    return f"edited/{sha256[:2]}/{sha256}.png"
+
+
 def local_path(key: str) -> str | None:
     """The filesystem path of a key when storage is local, else None."""
     try:

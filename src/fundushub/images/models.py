@@ -8,10 +8,18 @@ from django.db import models
 from fundushub.images import blobs
 
 
+class GradingStatus(models.TextChoices):
+    UNGRADED = "ungraded", "Ungraded"
+    PRE_GRADED = "pre_graded", "Pre-graded"
+    GRADED = "graded", "Graded"
+
+
 class Image(models.Model):
     class Source(models.TextChoices):
         DIRECT = "direct", "Direct upload"
         CAMERA = "camera", "Camera"
+
+    GradingStatus = GradingStatus
 
     # Opaque id: images are only ever addressed by this, never by a storage path.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -38,6 +46,18 @@ class Image(models.Model):
     md5 = models.CharField(max_length=32)
     sha256 = models.CharField(max_length=64, db_index=True)
 
+    # Pre-graded: arrived with grades from elsewhere (set at upload); graded: a grader recorded one.
+    grading_status = models.CharField(
+        max_length=12, choices=GradingStatus.choices, default=GradingStatus.UNGRADED
+    )
+    # The edited variant: a separate lossless blob; the original is never touched.
+    edited_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    edit_operations = models.JSONField(default=dict, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -46,7 +66,15 @@ class Image(models.Model):
                 fields=["hospital", "md5"], name="image_unique_md5_per_hospital"
             )
         ]
-        indexes = [models.Index(fields=["lab_unit", "-created_at"])]
+        indexes = [
+            models.Index(fields=["lab_unit", "-created_at"]),
+            models.Index(fields=["-created_at", "-id"], name="image_keyset"),
+        ]
+        permissions = [
+            ("grade_image", "Can record grades"),
+            ("upload_pregraded", "Can upload pre-graded sets"),
+            ("download_original", "Can download untouched originals"),
+        ]
 
     def __str__(self):
         return f"{self.original_filename} ({self.id})"
@@ -58,3 +86,49 @@ class Image(models.Model):
     @property
     def thumbnail_key(self) -> str:
         return blobs.thumbnail_key(self.sha256)
+
+    @property
+    def has_edit(self) -> bool:
+        return bool(self.edited_sha256)
+
+    @property
+    def edited_key(self) -> str:
+        return blobs.edited_key(self.edited_sha256)
+
+    @property
+    def edited_thumbnail_key(self) -> str:
+        return blobs.thumbnail_key(self.edited_sha256)
+
+    @property
+    def is_locked_for_editing(self) -> bool:
+        """Pre-graded and graded images keep their pixels: a grade refers to what was seen."""
+        return self.grading_status != GradingStatus.UNGRADED
+
+
+class Grade(models.Model):
+    """One revision of a grader's grade for an image; revising adds a row, never rewrites one."""
+
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="grades")
+    revision = models.PositiveIntegerField()
+    disease = models.ForeignKey("catalog.Disease", null=True, blank=True, on_delete=models.PROTECT)
+    grade = models.CharField(max_length=20)
+    notes = models.TextField(blank=True)
+    graded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    graded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["image", "-revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "revision"], name="grade_revision_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.image_id} r{self.revision}: {self.grade}"
+
+    @property
+    def label(self) -> str:
+        from fundushub.images.grading import label_for
+
+        return label_for(self.disease, self.grade)

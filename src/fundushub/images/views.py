@@ -21,3 +21,19 @@ def thumbnail(request, image_id):
         raise Http404("Thumbnail not made yet")
     response = FileResponse(blobs.open_blob(image.thumbnail_key), content_type="image/jpeg")
     return _private(response)
+
+
+def display(request, image_id):
+    raise NotImplementedError
+
+
+def download(request, image_id):
+    raise NotImplementedError
+
+
+def original(request, image_id):
+    raise NotImplementedError
+
+
+def image_api(request, image_id):
+    raise NotImplementedError

@@ -47,6 +47,8 @@ class UploadJob(models.Model):
     disease = models.ForeignKey("catalog.Disease", on_delete=models.PROTECT)
     area = models.ForeignKey("catalog.Area", on_delete=models.PROTECT)
     mydriatic = models.BooleanField(default=False)
+    # A pre-graded set (only users with images.upload_pregraded may say so): its images are locked.
+    pre_graded = models.BooleanField(default=False)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     # Files the browser left out before upload: [{"filename": ..., "reason": ...}].
