@@ -95,7 +95,46 @@ def world(db):
     w.bob = make_user("bob", roles.UPLOADER, [w.outpatients])
     w.mary = make_user("mary", roles.DATA_MANAGER, [w.retina, w.screening])
     w.root = make_user("root", roles.ADMIN, [w.outpatients], superuser=True)
+    w.gina = make_user("gina", roles.GRADER, [w.retina])
     return w
+
+
+def store_image(world, seed=0, *, user=None, lab_unit=None, data=None, **fields):
+    """An image in the store as an upload leaves it: original blob, thumbnail, then the row.
+
+    data: the original's bytes (default a fundus JPEG for seed); fields override the metadata.
+    """
+    import hashlib
+
+    from fundushub.images import blobs
+    from fundushub.images.sniff import sniff
+    from fundushub.images.store import decode_and_thumbnail, insert_or_existing
+
+    data = data if data is not None else fundus_jpeg(seed)
+    sha256 = hashlib.sha256(data).hexdigest()
+    mime = sniff(data[:512])
+    blobs.write_bytes(blobs.original_key(sha256), data)
+    decoded = decode_and_thumbnail(blobs.original_key(sha256), mime, sha256)
+    lab_unit = lab_unit or world.retina
+    row = {
+        "source": "direct",
+        "uploaded_by": user if user is not None else world.alice,
+        "hospital_id": lab_unit.hospital_id,
+        "lab_unit": lab_unit,
+        "camera": world.topcon,
+        "disease": world.dr,
+        "area": world.left,
+        "original_filename": f"fundus-{seed}.{'png' if mime.endswith('png') else 'jpg'}",
+        "content_type": mime,
+        "size": len(data),
+        "width": decoded.width,
+        "height": decoded.height,
+        "md5": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        "sha256": sha256,
+    }
+    row.update(fields)
+    image, _ = insert_or_existing(**row)
+    return image
 
 
 def make_user(username, role, units, superuser=False, password="pw"):
