@@ -131,6 +131,8 @@ def test_the_demo_serves_the_site_processes_an_upload_and_stops_cleanly_on_ctrl_
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
     assert re.search(r"uploader\s+pw-123", output)
+    assert re.search(r"grader\s+pw-123", output)
+    assert "Adding 150 synthetic fundus images" in output
     assert "Stopped." in output
     assert "Traceback" not in output
     assert not (tmp_path / "camera-demo").exists()

@@ -66,6 +66,7 @@ def cmd_demo(args) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     load_reference_data(demo=True)
     passwords = create_demo_users(args.demo_password)
+    _seed_demo_images(args.seed_images)
     worker = _spawn_worker(args.data_dir)
     url = f"http://{args.host}:{args.port}/"
     print(f"\nFundus Hub demo — data in {settings.DATA_DIR}")
@@ -95,6 +96,16 @@ def cmd_demo(args) -> int:
         _stop(worker)
         print("Stopped.")
     return 0
+
+
+def _seed_demo_images(n: int) -> None:
+    """A new demo's dashboard has something to show: synthetic images, once."""
+    from fundushub.images.models import Image
+    from fundushub.images.seeding import seed_images
+
+    if n and not Image.objects.exists():
+        print(f"Adding {n} synthetic fundus images for the dashboard...", flush=True)
+        seed_images(n, size=(768, 576))
 
 
 def cmd_serve(args) -> int:
@@ -167,6 +178,13 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=20.0,
         help="seconds between simulated examinations (default %(default)s)",
+    )
+    demo.add_argument(
+        "--seed-images",
+        type=int,
+        default=150,
+        metavar="N",
+        help="synthetic images added when the store is empty (default %(default)s; 0: none)",
     )
     add_http(add("serve", cmd_serve, "Run the web site only (no worker)."))
     worker = add("worker", cmd_worker, "Run the background task worker only.")

@@ -13,6 +13,7 @@ DEMO_USERS = [
     ("admin", roles.ADMIN, True),
     ("manager", roles.DATA_MANAGER, False),
     ("uploader", roles.UPLOADER, False),
+    ("grader", roles.GRADER, False),
 ]
 
 
@@ -31,6 +32,6 @@ def create_demo_users(password: str | None = None) -> dict[str, str]:
         user.upload_quota = DEMO_QUOTA
         user.save()
         user.groups.set([Group.objects.get(name=role)])
-        user.lab_units.set(uploader_units if role == roles.UPLOADER else units)
+        user.lab_units.set(uploader_units if role in (roles.UPLOADER, roles.GRADER) else units)
         passwords[username] = pw
     return passwords
