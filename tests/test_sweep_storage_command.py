@@ -1,4 +1,6 @@
+import hashlib
 import io
+import json
 import os
 import time
 
@@ -7,7 +9,7 @@ from django.core.management import call_command
 
 from fundushub.images import blobs
 from fundushub.images.models import Image
-from tests.conftest import form_data, fundus_jpeg, run_worker
+from tests.conftest import form_data, fundus_jpeg, run_worker, store_image
 
 
 def _make_old(path):
@@ -68,3 +70,82 @@ def test_a_dry_run_deletes_nothing(db, isolated_storage):
     _make_old(path)
     assert "Would remove 1 staged" in sweep("--dry-run")
     assert path.exists()
+
+
+def _edit(world, image, ops):
+    from fundushub.images import variants
+
+    variants.save_edit(image, json.dumps(ops).encode(), world.alice)
+    image.refresh_from_db()
+    return image
+
+
+def test_it_keeps_edited_variants_rows_refer_to_and_removes_orphaned_ones(world, isolated_storage):
+    image = _edit(world, store_image(world, 1), {"rotate": 90})
+    orphan_sha = "cd" + "1" * 62
+    orphan_variant = isolated_storage / blobs.edited_key(orphan_sha)
+    orphan_thumb = isolated_storage / blobs.thumbnail_key(orphan_sha)
+    for path in (orphan_variant, orphan_thumb):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"left by a crash between the bytes and the row")
+    for path in isolated_storage.rglob("*"):
+        if path.is_file():
+            _make_old(path)
+
+    out = sweep()
+    assert "Removed 0 staged, 0 original and 1 thumbnail file(s), and 1 edited variant(s)" in out
+    assert not orphan_variant.exists() and not orphan_thumb.exists()
+    for key in (
+        image.original_key,
+        image.thumbnail_key,
+        image.edited_key,
+        image.edited_thumbnail_key,
+    ):
+        assert blobs.exists(key), key
+
+
+def test_a_variant_that_became_an_orphan_goes_once_old(world, isolated_storage):
+    image = _edit(world, store_image(world, 1), {"flip_h": True})
+    keys = (image.edited_key, image.edited_thumbnail_key)
+    # The row moved on (a crash after its update left the old variant behind).
+    Image.objects.filter(pk=image.pk).update(edited_sha256="", edit_operations={})
+    assert "1 thumbnail file(s), and 1 edited variant(s)" not in sweep()  # young: kept
+    for key in keys:
+        _make_old(isolated_storage / key)
+    assert "1 thumbnail file(s), and 1 edited variant(s)" in sweep()
+    assert not any(blobs.exists(k) for k in keys)
+    assert blobs.exists(image.original_key) and blobs.exists(image.thumbnail_key)
+
+
+def test_an_unfinished_write_of_a_variant_is_removed_once_old(world, isolated_storage):
+    image = _edit(world, store_image(world, 1), {"rotate": 180})
+    tmp = isolated_storage / f"{image.edited_key}.0123abcd.tmp"  # same name, never renamed
+    tmp.write_bytes(b"half a png")
+    _make_old(tmp)
+    assert "1 edited variant(s)" in sweep()
+    assert not tmp.exists() and blobs.exists(image.edited_key)
+
+
+def test_bytes_a_camera_file_keeps_are_not_orphans(world, isolated_storage):
+    from django.utils import timezone
+
+    from fundushub.camera.models import CameraFile, CameraSession, Subject
+
+    report = b"<html>fundus report</html>"
+    sha = hashlib.sha256(report).hexdigest()
+    blobs.write_bytes(blobs.original_key(sha), report)
+    _make_old(isolated_storage / blobs.original_key(sha))
+    subject = Subject.objects.create(subject_identifier="105-10-0989-3", site=world.st_lucia)
+    session = CameraSession.objects.create(subject=subject, hospital=world.st_lucia)
+    CameraFile.objects.create(
+        session=session,
+        file_type="report",
+        original_filename="report.html",
+        size=len(report),
+        sha256=sha,
+        md5=hashlib.md5(report).hexdigest(),
+        mime="text/html",
+        capture_datetime=timezone.now(),
+    )
+    assert "Removed 0 staged, 0 original" in sweep()
+    assert blobs.exists(blobs.original_key(sha))

@@ -2,6 +2,13 @@
 
 Rows never point at missing bytes (bytes are written first), so the only debris is files without
 rows. Anything younger than the grace period is left alone: it may belong to work in progress.
+
+Who refers to what (a blob is content-addressed, so one file may have several referrers):
+- originals/<sha>: an image's original (Image.sha256) or a camera file kept byte-exact
+  (CameraFile.sha256: images, DICOMs and reports alike);
+- thumbs/<sha>.jpg: the thumbnail of an original (Image.sha256) or of an edited variant
+  (Image.edited_sha256);
+- edited/<sha>.png: an edited variant (Image.edited_sha256).
 """
 
 from datetime import timedelta
@@ -9,20 +16,28 @@ from datetime import timedelta
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from fundushub.camera.models import CameraFile
 from fundushub.images.models import Image
 from fundushub.uploads.models import PENDING_STATES, UploadItem
 
+_BATCH = 500
+_REFERRERS = {
+    "originals": ("", [(Image, "sha256"), (CameraFile, "sha256")]),
+    "thumbs": (".jpg", [(Image, "sha256"), (Image, "edited_sha256")]),
+    "edited": (".png", [(Image, "edited_sha256")]),
+}
 
-def _files(prefix: str):
-    """Every file under prefix, as (key, name), one level of fan-out folders deep or flat."""
+
+def _folders(prefix: str):
+    """Each folder's files, as lists of (key, name): the prefix itself, then its fan-out folders."""
     if not default_storage.exists(prefix):
         return
     dirs, files = default_storage.listdir(prefix)
-    for name in files:
-        yield f"{prefix}/{name}", name
+    yield [(f"{prefix}/{name}", name) for name in files]
     for d in dirs:
-        for name in default_storage.listdir(f"{prefix}/{d}")[1]:
-            yield f"{prefix}/{d}/{name}", name
+        yield [
+            (f"{prefix}/{d}/{name}", name) for name in default_storage.listdir(f"{prefix}/{d}")[1]
+        ]
 
 
 def _old(key: str, cutoff) -> bool:
@@ -32,20 +47,37 @@ def _old(key: str, cutoff) -> bool:
         return False
 
 
+def _referenced(shas: list[str], referrers) -> set[str]:
+    """Which of these digests some row refers to: one query per referrer per batch, not per file."""
+    found = set()
+    for start in range(0, len(shas), _BATCH):
+        batch = shas[start : start + _BATCH]
+        for model, field in referrers:
+            found.update(
+                model.objects.filter(**{f"{field}__in": batch}).values_list(field, flat=True)
+            )
+    return found
+
+
 def sweep(grace: timedelta = timedelta(hours=1), dry_run: bool = False) -> dict:
     cutoff = timezone.now() - grace
-    removed = {"staging": 0, "originals": 0, "thumbs": 0}
+    removed = {"staging": 0, "originals": 0, "thumbs": 0, "edited": 0}
     pending = set(
         UploadItem.objects.filter(state__in=PENDING_STATES).values_list("staged_key", flat=True)
     )
-    for key, _ in _files("staging"):
-        if key not in pending and _old(key, cutoff):
-            removed["staging"] += 1
-            dry_run or default_storage.delete(key)
-    for prefix, strip in (("originals", ""), ("thumbs", ".jpg")):
-        for key, name in _files(prefix):
-            sha = name.removesuffix(strip)
-            if ".tmp" in name or not Image.objects.filter(sha256=sha).exists():
+    for files in _folders("staging"):
+        for key, _ in files:
+            if key not in pending and _old(key, cutoff):
+                removed["staging"] += 1
+                dry_run or default_storage.delete(key)
+    for prefix, (suffix, referrers) in _REFERRERS.items():
+        for files in _folders(prefix):
+            # A ".tmp" file is a write that never finished (blobs.write_bytes renames on success).
+            shas = [name.removesuffix(suffix) for _, name in files if ".tmp" not in name]
+            kept = _referenced(shas, referrers)
+            for key, name in files:
+                if ".tmp" not in name and name.removesuffix(suffix) in kept:
+                    continue
                 if _old(key, cutoff):
                     removed[prefix] += 1
                     dry_run or default_storage.delete(key)

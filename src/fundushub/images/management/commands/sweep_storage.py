@@ -20,5 +20,6 @@ class Command(BaseCommand):
         verb = "Would remove" if dry_run else "Removed"
         self.stdout.write(
             f"{verb} {removed['staging']} staged, {removed['originals']} original and "
-            f"{removed['thumbs']} thumbnail file(s) that no row refers to."
+            f"{removed['thumbs']} thumbnail file(s), and {removed['edited']} edited variant(s), "
+            "that no row refers to."
         )
