@@ -1,9 +1,60 @@
-"""Work in progress (being written now)."""
+"""The image viewer page (image with zoom and pan, details, grades, history) and grading."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from fundushub.accounts.roles import can_download_original, can_grade, can_manage_image
+from fundushub.images.access import visible_image_or_404
+from fundushub.images.grades import GradeRefused, record_grade
+from fundushub.images.grading import scale_for
+from fundushub.images.history import history_for
+from fundushub.images.variants import LOCKED
+
+_RELATED = ("hospital", "lab_unit", "camera", "disease", "area", "uploaded_by", "edited_by")
 
 
-def viewer(request, image_id=None):
-    raise NotImplementedError
+def _page(request, image, status=200, form=None, error=""):
+    edited = request.GET.get("variant") == "edited" and image.has_edit
+    grades = image.grades.select_related("graded_by", "disease").order_by("-revision")
+    context = {
+        "image": image,
+        "variant": "edited" if edited else "original",
+        "grades": list(grades),
+        "history": history_for(image),
+        "scale": scale_for(image.disease),
+        "may_grade": can_grade(request.user),
+        "may_manage": can_manage_image(request.user, image),
+        "may_download_original": can_download_original(request.user),
+        "locked_reason": LOCKED,
+        "form": form or {},
+        "grade_error": error,
+    }
+    return render(request, "images/viewer.html", context, status=status)
 
 
-def grade(request, image_id=None):
-    raise NotImplementedError
+@require_GET
+@login_required
+def viewer(request, image_id):
+    return _page(request, visible_image_or_404(request.user, image_id, *_RELATED))
+
+
+@require_POST
+@login_required
+def grade(request, image_id):
+    image = visible_image_or_404(request.user, image_id, *_RELATED)
+    if not can_grade(request.user):
+        raise PermissionDenied("Only graders may record grades.")
+    code, notes = request.POST.get("grade", ""), request.POST.get("notes", "")
+    try:
+        recorded = record_grade(image, code, notes, request.user, request=request)
+    except GradeRefused as e:
+        form = {"grade": code, "notes": notes}
+        return _page(request, image, status=e.status, form=form, error=str(e))
+    messages.success(
+        request,
+        f"Grade recorded: {recorded.grade} – {recorded.label} (revision {recorded.revision}).",
+    )
+    return redirect("image-viewer", image_id=image.id)

@@ -1,9 +1,14 @@
 """What a user may pick on the upload form, and checking what they picked."""
 
+from fundushub.accounts.roles import can_upload_pregraded
 from fundushub.catalog.models import Area, Camera, Disease, Hospital, LabUnit
 
 ALL_FIELDS_REQUIRED = "All fields are required"
 NO_LAB_UNIT_ACCESS = "You don't have access to the selected lab unit"
+NO_PREGRADED = (
+    "You are not allowed to upload pre-graded sets; "
+    "turn off “Pre-graded set” or ask a data manager to upload them"
+)
 FIELDS = ("hospital", "lab_unit", "camera", "disease", "area")
 
 
@@ -51,8 +56,16 @@ def clean_choices(user, data) -> tuple[dict | None, str]:
     unit = picked["lab_unit"]
     if unit.hospital_id != picked["hospital"].pk or not user.lab_units.filter(pk=unit.pk).exists():
         return None, NO_LAB_UNIT_ACCESS
-    picked["mydriatic"] = (data.get("mydriatic") or "").lower() in ("on", "true", "1", "yes")
+    picked["mydriatic"] = _checked(data.get("mydriatic"))
+    # Refused rather than ignored: silently storing a pre-graded set as ungraded misleads.
+    picked["pre_graded"] = _checked(data.get("pre_graded"))
+    if picked["pre_graded"] and not can_upload_pregraded(user):
+        return None, NO_PREGRADED
     return picked, ""
+
+
+def _checked(raw) -> bool:
+    return (raw or "").lower() in ("on", "true", "1", "yes")
 
 
 def may_use_hospital(user, hospital_id) -> bool:

@@ -15,7 +15,7 @@ from fundushub.accounts.models import User
 from fundushub.audit.models import record
 from fundushub.images import blobs
 from fundushub.images.decoding import UndecodableImage
-from fundushub.images.models import Image
+from fundushub.images.models import GradingStatus, Image
 from fundushub.images.store import decode_and_thumbnail, insert_or_existing
 from fundushub.uploads.models import ItemState, UploadItem
 
@@ -120,6 +120,8 @@ def _insert_image(item, decoded, existing):
         disease_id=job.disease_id,
         area_id=job.area_id,
         mydriatic=job.mydriatic,
+        # A duplicate keeps the stored image's status: only a new row takes the job's.
+        grading_status=GradingStatus.PRE_GRADED if job.pre_graded else GradingStatus.UNGRADED,
         original_filename=item.filename,
         content_type=item.mime,
         size=item.size,

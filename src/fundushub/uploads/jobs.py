@@ -55,6 +55,7 @@ def create_job(request, choices: dict, files: list, rejected: list) -> UploadJob
             files=len(files),
             rejected_in_browser=len(rejected),
             lab_unit=job.lab_unit_id,
+            pre_graded=job.pre_graded,
         )
         # The database is the queue, so this row commits (or not) with the job itself.
         if any(item.state == ItemState.QUEUED for item in items):

@@ -29,6 +29,7 @@
   var unitPlaceholder = unitSelect.options[0];
   var allUnits = Array.prototype.filter.call(unitSelect.options, function (o) { return o.value; });
   var mydriatic = $("mydriatic");
+  var preGraded = $("pre_graded"); // only for users allowed to upload pre-graded sets
   var input = $("files");
   var dropzone = $("dropzone");
   var list = $("file-list");
@@ -68,6 +69,7 @@
 
   function remember() {
     var state = { hospital: hospital(), mydriatic: mydriatic.checked };
+    if (preGraded) state.pre_graded = preGraded.checked;
     SELECTS.forEach(function (name) { state[name] = $(name).value; });
     try {
       localStorage.setItem(STORE_KEY, JSON.stringify(state));
@@ -88,6 +90,7 @@
     filterUnits();
     SELECTS.forEach(function (name) { choose($(name), saved[name]); });
     if (typeof saved.mydriatic === "boolean") mydriatic.checked = saved.mydriatic;
+    if (preGraded && typeof saved.pre_graded === "boolean") preGraded.checked = saved.pre_graded;
   }
 
   pills.forEach(function (p) {
@@ -99,6 +102,15 @@
   });
   SELECTS.forEach(function (name) { $(name).addEventListener("change", remember); });
   mydriatic.addEventListener("change", remember);
+  if (preGraded) {
+    preGraded.addEventListener("change", remember);
+    $("pre-graded-label").addEventListener("click", function () {
+      if (!preGraded.disabled) {
+        preGraded.checked = !preGraded.checked;
+        remember();
+      }
+    });
+  }
   // The words either side of the switch set it too.
   [["mydriatic-label-off", false], ["mydriatic-label-on", true]].forEach(function (pair) {
     $(pair[0]).addEventListener("click", function () {
