@@ -123,7 +123,8 @@ def remove_unreferenced(keys) -> dict:
     A few queries for the whole batch, not per file.
     """
     shas = keys["originals"] | keys["edited"]
-    images = _values(Image.objects, "sha256", shas) | _values(Image.objects, "edited_sha256", shas)
+    variants = _values(Image.objects, "edited_sha256", shas)
+    images = _values(Image.objects, "sha256", shas) | variants
     # A camera examination's archive keeps its bytes (images, DICOMs and reports alike).
     archived = _values(CameraFile.objects, "sha256", keys["originals"])
     # An upload or camera file of the same bytes still being processed may be about to (re)use
@@ -134,7 +135,8 @@ def remove_unreferenced(keys) -> dict:
     removed = {"originals": 0, "edited": 0, "thumbs": 0}
     for sha in keys["originals"] - images - archived - arriving:
         removed["originals"] += _delete(blobs.original_key(sha))
-    for sha in keys["edited"] - images:
+    # Only edited_sha256 names an edited/ blob (an original of the same bytes is another blob).
+    for sha in keys["edited"] - variants:
         removed["edited"] += _delete(blobs.edited_key(sha))
     for sha in keys["thumbs"] - images - arriving:
         removed["thumbs"] += _delete(blobs.thumbnail_key(sha))

@@ -18,8 +18,8 @@ from PIL import Image as PILImage
 from fundushub.audit.models import record
 from fundushub.images import blobs, editing
 from fundushub.images.decoding import _thumbnail
+from fundushub.images.deletion import remove_unreferenced
 from fundushub.images.models import GradingStatus, Image
-from fundushub.uploads.models import PENDING_STATES, UploadItem
 
 LOCKED = "Editing is not allowed for pre-graded or graded images"
 CHANGED = "Someone else changed this image's edit meanwhile; reload the editor and try again."
@@ -151,11 +151,5 @@ def _after_commit(before: str, sha: str, png: bytes) -> None:
 def release(sha: str) -> None:
     """Remove a variant's blobs unless another row still uses them (identical edits of identical
     originals share a variant; a thumbnail key may also be an original's own thumbnail)."""
-    if not sha or Image.objects.filter(edited_sha256=sha).exists():
-        return
-    blobs.delete(blobs.edited_key(sha))
-    # An upload of these very bytes (a downloaded variant, uploaded again) may be using the
-    # thumbnail it found in place.
-    arriving = UploadItem.objects.filter(sha256=sha, state__in=PENDING_STATES).exists()
-    if not arriving and not Image.objects.filter(sha256=sha).exists():
-        blobs.delete(blobs.thumbnail_key(sha))
+    if sha:
+        remove_unreferenced({"originals": set(), "edited": {sha}, "thumbs": {sha}})
