@@ -470,6 +470,18 @@ def test_the_show_switch_keeps_the_filters(client, world):
     assert links["export"] == f"?disease={world.dr.pk}"
 
 
+def test_the_show_switch_stays_on_the_page_the_user_is_on(client, world):
+    rows(world, 30)
+    client.force_login(world.alice)
+    second = get(client, "?per_page=24").context["links"]["older"]
+    response = get(client, second)
+    links = response.context["links"]
+    cursor = second.split("cursor=")[1]
+    assert links["show_edited"] == f"?per_page=24&show=edited&cursor={cursor}"
+    assert card_ids(get(client, links["show_edited"])) == card_ids(response)
+    assert get(client, "?per_page=24").context["links"]["show_edited"] == "?per_page=24&show=edited"
+
+
 # Pages ------------------------------------------------------------------------------------
 
 

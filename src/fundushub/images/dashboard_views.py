@@ -25,7 +25,7 @@ def dashboard(request):
         "options": options,
         "kpis": figures,
         "page": page,
-        "links": grid.links(filters, page),
+        "links": grid.links(filters, page, request.GET),
         "cursor_message": cursor_message,
         "sees_uploaders": sees_lab_unit_jobs(user),
         "may_upload": can_upload(user),

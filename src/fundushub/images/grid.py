@@ -44,19 +44,23 @@ def page_of(user, images, filters, query):
     return page, message
 
 
-def links(filters, page) -> dict:
-    """Query strings ("?..." or "") for the page's links, each keeping the filters."""
+def links(filters, page, query=None) -> dict:
+    """Query strings ("?..." or "") for the page's links, each keeping the filters; the
+    Original/Edited switch also keeps the page the user is on."""
 
     def q(**extra):
         text = filters.querystring(**extra)
         return f"?{text}" if text else "?"
 
+    query = query or {}
+    here = {k: query.get(k) for k in ("cursor", "before") if query.get(k) and not page.is_first}
+
     return {
         "first": q(),
         "newer": q(before=page.newer) if page.newer else "",
         "older": q(cursor=page.older) if page.older else "",
-        "show_original": q(show=None),
-        "show_edited": q(show="edited"),
+        "show_original": q(show=None, **here),
+        "show_edited": q(show="edited", **here),
         "export": q(show=None, per_page=None),
     }
 
