@@ -149,3 +149,52 @@ def test_bytes_a_camera_file_keeps_are_not_orphans(world, isolated_storage):
     )
     assert "Removed 0 staged, 0 original" in sweep()
     assert blobs.exists(blobs.original_key(sha))
+
+
+def _upload(client, world, data, user=None):
+    from fundushub.uploads.models import UploadJob
+    from fundushub.uploads.tasks import claim_next
+
+    client.force_login(user or world.alice)
+    client.post(
+        "/direct/upload", {**form_data(world), "files": [SimpleUploadedFile("a.jpg", data)]}
+    )
+    return claim_next(UploadJob.objects.latest("created_at").id)
+
+
+def test_it_keeps_the_bytes_of_an_upload_whose_worker_died_after_moving_them(client, world):
+    from fundushub.images.sweep import sweep as sweep_now
+    from fundushub.uploads.models import ItemState, UploadItem
+
+    item = _upload(client, world, fundus_jpeg(7))
+    blobs.move_into_place(item.staged_key, blobs.original_key(item.sha256))  # then the worker died
+    _make_old(blobs.local_path(blobs.original_key(item.sha256)))  # a rename keeps the old mtime
+    UploadItem.objects.filter(pk=item.pk).update(state=ItemState.QUEUED)  # re-queued by the reaper
+    assert sweep_now()["originals"] == 0
+    assert blobs.exists(blobs.original_key(item.sha256))
+
+
+def test_an_upload_rewrites_an_old_orphan_thumbnail_so_a_sweep_meanwhile_spares_it(
+    client, world, monkeypatch
+):
+    from fundushub.images.sweep import sweep as sweep_now
+    from fundushub.uploads import ingest
+    from fundushub.uploads.models import ItemState
+
+    data = fundus_jpeg(8)
+    orphan = store_image(world, 8, data=data)
+    sha = orphan.sha256
+    orphan.delete()  # a crash left its files behind
+    blobs.delete(blobs.original_key(sha))
+    _make_old(blobs.local_path(blobs.thumbnail_key(sha)))
+    item = _upload(client, world, data)
+    real = ingest.decode_and_thumbnail
+
+    def decode_then_sweep(*args, **kwargs):
+        decoded = real(*args, **kwargs)
+        sweep_now()
+        return decoded
+
+    monkeypatch.setattr(ingest, "decode_and_thumbnail", decode_then_sweep)
+    assert ingest.process_item(item) == ItemState.COMPLETED
+    assert blobs.exists(blobs.thumbnail_key(sha))

@@ -307,3 +307,57 @@ def test_stripping_twice_changes_nothing(dirty_jpeg):
     assert clean.strip(once, JPEG) == once
     png = clean.strip(dirty_png(), PNG)
     assert clean.strip(png, PNG) == png
+
+
+def _with_chunk(png: bytes, kind: bytes, body: bytes) -> bytes:
+    """The PNG with one more chunk before IEND."""
+    at = png.index(b"IEND") - 4
+    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+    return png[:at] + len(body).to_bytes(4, "big") + kind + body + crc.to_bytes(4, "big") + png[at:]
+
+
+def _plain_png() -> bytes:
+    out = io.BytesIO()
+    picture().save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_small_png_with_a_compressed_text_bomb_is_not_inflated(monkeypatch):
+    bomb = zlib.compress(b"\x00" * (200 * 2**20), 9)  # 200 MB of text in ~200 kB
+    body = b"XML:com.adobe.xmp\x00\x01\x00" + bomb  # iTXt without language or translated key
+    data = _with_chunk(_plain_png(), b"iTXt", body)
+    inflated = []
+    real = zlib.decompressobj
+
+    def watched():
+        d = real()
+        inflated.append(d)
+        return d
+
+    monkeypatch.setattr(clean.zlib, "decompressobj", watched)
+    cleaned = clean.strip(data, PNG)
+    assert b"iTXt" not in cleaned and len(inflated) == 1
+    assert_same_pixels(data, cleaned)
+
+
+def test_text_chunks_other_than_xmp_and_exif_profiles_are_never_inflated(monkeypatch):
+    data = _with_chunk(_plain_png(), b"zTXt", b"Comment\x00\x00" + zlib.compress(b"x" * 1000))
+    monkeypatch.setattr(clean, "_inflate", lambda data: pytest.fail("inflated a comment"))
+    assert b"zTXt" not in clean.strip(data, PNG)
+
+
+def test_a_png_with_an_unknown_critical_chunk_is_served_as_pixels_only():
+    data = _with_chunk(_plain_png(), b"PATI", PATIENT.encode())
+    with pytest.raises(clean.MalformedImage):
+        clean.strip(data, PNG)
+    served = clean.clean_copy(data, PNG)
+    assert PATIENT.encode() not in served.data
+    assert_same_pixels(_plain_png(), served.data)
+
+
+def test_an_adobe_segment_keeps_only_its_header():
+    adobe = segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + PATIENT.encode())
+    data = after_soi(encode_jpeg(picture()), adobe)
+    cleaned = clean.strip(data, JPEG)
+    assert PATIENT.encode() not in cleaned
+    assert b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x01" in cleaned

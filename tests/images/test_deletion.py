@@ -266,3 +266,38 @@ def test_an_old_orphan_left_by_someone_else_is_not_touched(
     with django_capture_on_commit_callbacks(execute=True):
         delete(client, [image])
     assert on_disk(isolated_storage, stray)  # only the deleted rows' blobs are candidates
+
+
+def test_an_upload_of_the_same_bytes_finishing_during_the_file_removal_keeps_its_blob(
+    client, world, monkeypatch
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fundushub.images import deletion
+    from fundushub.uploads.ingest import process_item
+    from fundushub.uploads.tasks import claim_next
+    from tests.conftest import form_data, fundus_jpeg
+
+    data = fundus_jpeg(11)
+    image = store_image(world, 11, data=data)
+    client.force_login(world.bob)  # the same bytes, uploaded to another hospital
+    fields = form_data(world, hospital=world.northgate.pk, lab_unit=world.outpatients.pk)
+    client.post("/direct/upload", {**fields, "files": [SimpleUploadedFile("b.jpg", data)]})
+    item = claim_next(UploadJob.objects.get().id)
+    real, finished = deletion._values, []
+
+    def worker_finishes_between_the_lookups(rows, field, shas):
+        if rows.model is CameraFile and not finished:
+            finished.append(process_item(item))
+        return real(rows, field, shas)
+
+    callbacks = []
+    monkeypatch.setattr(deletion, "_values", worker_finishes_between_the_lookups)
+    monkeypatch.setattr(deletion.transaction, "on_commit", callbacks.append)
+    request = RequestFactory().post(URL)
+    request.user = world.alice
+    delete_images(request, [image.pk])
+    callbacks[0]()
+    assert finished == [ItemState.COMPLETED]
+    new = Image.objects.get(hospital=world.northgate)
+    assert blobs.exists(new.original_key) and blobs.exists(new.thumbnail_key)

@@ -222,13 +222,28 @@ def test_each_bad_field_is_refused_with_a_message_that_says_what_to_fix(ops, mes
 
 
 def test_the_limits_themselves_are_accepted():
-    strokes = [{**STROKE, "size": 500, "points": [[0, 0], [40, 30]] * 20}] * 500
+    # 500 strokes x 40 points x size 100 = exactly MAX_INK; the largest brush is accepted below.
+    strokes = [{**STROKE, "size": 100, "points": [[0, 0], [40, 30]] * 20}] * 500
+    assert (
+        editing.parse(doc(strokes=[{**STROKE, "size": 500}]), 40, 30)["strokes"][0]["size"] == 500
+    )
     ops = editing.parse(
         doc(brightness=0.2, contrast=3, crop={"x": 0, "y": 0, "w": 40, "h": 30}, strokes=strokes),
         40,
         30,
     )
     assert len(ops["strokes"]) == 500
+
+
+def test_strokes_that_would_paint_too_much_at_once_are_refused():
+    strokes = [{**STROKE, "size": 500, "points": [[0, 0], [40, 30]] * 20}] * 101
+    with pytest.raises(editing.InvalidOperations, match="paint too much at once"):
+        editing.parse(doc(strokes=strokes), 40, 30)
+
+
+def test_deeply_nested_json_is_invalid_json_not_a_crash():
+    with pytest.raises(editing.InvalidOperations, match="not valid JSON"):
+        editing.parse(b"[" * 200_000, 40, 30)
 
 
 @pytest.mark.parametrize(

@@ -172,3 +172,31 @@ def test_restore_needs_the_csrf_token(world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.alice)
     assert client.post(f"/direct/images/{image.id}/restore").status_code == 403
+
+
+def test_an_identical_variant_saved_while_another_is_released_keeps_its_files(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    from fundushub.images import variants
+    from tests.conftest import fundus_jpeg
+
+    data = fundus_jpeg(12)
+    a = store_image(world, 12, data=data)
+    b = store_image(world, 12, data=data, user=world.bob, lab_unit=world.outpatients)
+    ops = json.dumps({"rotate": 90}).encode()
+    variants.save_edit(a, ops, world.alice)
+    sha = a.edited_sha256
+    real = variants._update_or_refuse
+
+    def a_is_restored_meanwhile(image, before, fields):
+        if image.pk == b.pk:  # after b's files were written, before b's row points at them
+            Image.objects.filter(pk=a.pk).update(edited_sha256="", edit_operations={})
+            variants.release(sha)
+        return real(image, before, fields)
+
+    monkeypatch.setattr(variants, "_update_or_refuse", a_is_restored_meanwhile)
+    with django_capture_on_commit_callbacks(execute=True):
+        variants.save_edit(b, ops, world.bob)
+    b.refresh_from_db()
+    assert b.edited_sha256 == sha
+    assert blobs.exists(b.edited_key) and blobs.exists(b.edited_thumbnail_key)

@@ -103,3 +103,9 @@ def test_it_refuses_bad_arguments(world, args, message):
 def test_it_asks_for_reference_data_first(db):
     with pytest.raises(CommandError, match="load_reference_data"):
         call_command("seed_images", "5")
+
+
+def test_it_can_run_again_with_the_same_seed_and_another_size(world):
+    _seed(10, "--size", "96x72")
+    assert "Added 10 synthetic images" in _seed(10, "--size", "128x96")
+    assert Image.objects.count() == 20

@@ -30,11 +30,10 @@ def existing_outcome(session, staged) -> tuple[str, CameraFile] | None:
 def store(session, device, file_type: str, staged, capture_datetime) -> tuple[str, CameraFile]:
     key = blobs.original_key(staged.sha256)
     try:
-        if blobs.exists(key):
-            staged.discard()
-        else:
-            blobs.move_into_place(staged.staged_key, key)
-            staged.staged_key = ""
+        # Moved even when the blob exists (same bytes): an existing one may be an orphan the
+        # sweep is about to remove, and the move makes it fresh.
+        blobs.move_into_place(staged.staged_key, key)
+        staged.staged_key = ""
     except OSError as e:
         staged.discard()
         raise StorageError(str(e)) from e

@@ -45,8 +45,8 @@ def _picture(record: CameraFile) -> Picture:
     with blobs.open_blob(blobs.original_key(record.sha256)) as f:
         png = preview_png(f)
     sha = hashlib.sha256(png).hexdigest()
-    if not blobs.exists(blobs.original_key(sha)):
-        blobs.write_bytes(blobs.original_key(sha), png)
+    # Always (re)written: an existing one may be an orphan the sweep is about to remove.
+    blobs.write_bytes(blobs.original_key(sha), png)
     md5 = hashlib.md5(png, usedforsecurity=False).hexdigest()
     return Picture(sha, md5, PNG, len(png), f"{record.original_filename}.png")
 

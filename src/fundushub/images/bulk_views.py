@@ -109,15 +109,13 @@ def _options_with_current(user, image) -> dict:
 
 
 def _selected_ids(request) -> list:
-    ids = []
+    ids = {}  # a dict keeps the order and drops repeats in linear time
     for raw in request.POST.getlist("images"):
         try:
-            value = uuid.UUID(raw.strip())
+            ids[uuid.UUID(raw.strip())] = None
         except ValueError:
             raise BadSelection(f"Invalid image id: {raw[:40]!r}.") from None
-        if value not in ids:
-            ids.append(value)
-    return ids
+    return list(ids)
 
 
 @login_required

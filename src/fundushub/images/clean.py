@@ -38,6 +38,10 @@ _TEM = 0x01
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_ANCILLARY_KEPT = {b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"pHYs"}
 _PNG_METADATA = {b"eXIf", b"tEXt", b"zTXt", b"iTXt"}
+_PNG_CRITICAL = {b"IHDR", b"PLTE", b"IDAT", b"IEND"}
+# Only an orientation is read out of compressed text: more than this is not an EXIF/XMP packet
+# worth inflating (and a small file must not inflate into gigabytes).
+_MAX_INFLATED = 1 << 20
 
 
 class MalformedImage(ValueError):
@@ -189,8 +193,9 @@ def _kept_app_segment(marker: int, payload: bytes, raw: bytes) -> bytes | None:
         return b"\xff\xe0\x00\x10" + payload[:12] + b"\x00\x00"
     if marker == _APP2 and payload.startswith(b"ICC_PROFILE\x00"):
         return raw
-    if marker == _APP14 and payload.startswith(b"Adobe"):
-        return raw
+    if marker == _APP14 and payload.startswith(b"Adobe") and len(payload) >= 12:
+        # Only the 12 bytes of the Adobe header (version, flags, colour transform).
+        return b"\xff\xee\x00\x0e" + payload[:12]
     return None
 
 
@@ -230,8 +235,10 @@ def strip_png(data: bytes) -> bytes:
         end = pos + 12 + length
         if length > 0x7FFFFFFF or end > n:
             raise MalformedImage("a chunk runs past the end of the file")
-        critical = not kind[0] & 0x20
-        if critical or kind in _PNG_ANCILLARY_KEPT:
+        if not kind[0] & 0x20 and kind not in _PNG_CRITICAL:
+            # An unknown "critical" chunk could carry anything: serve a pixel-only copy instead.
+            raise MalformedImage(f"unknown critical chunk {kind!r}")
+        if kind in _PNG_CRITICAL or kind in _PNG_ANCILLARY_KEPT:
             out.append(data[pos:end])
         elif kind == b"eXIf" and exif_value is None:
             exif_value = _orientation_of_exif(data[pos + 8 : end - 4]) or 0
@@ -258,16 +265,25 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 def _png_text(kind: bytes, body: bytes) -> tuple[bytes, bytes]:
     """(keyword, text) of a tEXt/zTXt/iTXt chunk, only to read an orientation out of it."""
     key, _, rest = body.partition(b"\x00")
-    try:
-        if kind == b"zTXt":
-            return key, zlib.decompress(rest[1:])
-        if kind == b"iTXt":
-            compressed, rest = rest[:1] == b"\x01", rest[2:]
-            text = rest.split(b"\x00", 2)[-1]  # after language and translated keyword
-            return key, zlib.decompress(text) if compressed else text
-    except zlib.error:
+    if key not in (b"Raw profile type exif", b"XML:com.adobe.xmp"):
         return key, b""
+    if kind == b"zTXt":
+        return key, _inflate(rest[1:])
+    if kind == b"iTXt":
+        compressed, rest = rest[:1] == b"\x01", rest[2:]
+        text = rest.split(b"\x00", 2)[-1]  # after language and translated keyword
+        return key, _inflate(text) if compressed else text
     return key, rest
+
+
+def _inflate(data: bytes) -> bytes:
+    """At most _MAX_INFLATED bytes of zlib data; b"" when it is more, or not zlib at all."""
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, _MAX_INFLATED)
+    except zlib.error:
+        return b""
+    return b"" if inflater.unconsumed_tail else out
 
 
 def _orientation_of_raw_profile(text: bytes) -> int | None:

@@ -123,15 +123,16 @@ def remove_unreferenced(keys) -> dict:
     A few queries for the whole batch, not per file.
     """
     shas = keys["originals"] | keys["edited"]
+    # Work in flight first: an upload or camera file of the same bytes may be about to (re)use
+    # the blob and thumbnail it found in place. It leaves the pending state in the transaction
+    # that adds its row, so asking in this order, one of the two answers always sees it.
+    arriving = _values(
+        UploadItem.objects.filter(state__in=PENDING_STATES), "sha256", shas
+    ) | _values(CameraFile.objects.filter(image_state="pending"), "sha256", shas)
     variants = _values(Image.objects, "edited_sha256", shas)
     images = _values(Image.objects, "sha256", shas) | variants
     # A camera examination's archive keeps its bytes (images, DICOMs and reports alike).
     archived = _values(CameraFile.objects, "sha256", keys["originals"])
-    # An upload or camera file of the same bytes still being processed may be about to (re)use
-    # the blob and thumbnail it found in place.
-    arriving = _values(
-        UploadItem.objects.filter(state__in=PENDING_STATES), "sha256", shas
-    ) | _values(CameraFile.objects.filter(image_state="pending"), "sha256", shas)
     removed = {"originals": 0, "edited": 0, "thumbs": 0}
     for sha in keys["originals"] - images - archived - arriving:
         removed["originals"] += _delete(blobs.original_key(sha))

@@ -25,6 +25,9 @@ from PIL import ImageDraw, ImageOps
 MAX_DOCUMENT_BYTES = 1_000_000
 MAX_STROKES = 500
 MAX_POINTS = 20_000
+# Points x brush size over all strokes: what painting the mask costs (the worst case within the
+# other limits took 3.4 s on a 12 MP image; this bound keeps a save well under a second).
+MAX_INK = 2_000_000
 MIN_FACTOR, MAX_FACTOR = 0.2, 3.0
 MIN_SIZE, MAX_SIZE = 1, 500
 ROTATIONS = (0, 90, 180, 270)
@@ -63,7 +66,7 @@ def parse(raw: bytes, width: int, height: int) -> dict:
         )
     try:
         doc = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         if isinstance(e, InvalidOperations):
             raise
         raise InvalidOperations("The edit is not valid JSON.") from e
@@ -125,7 +128,7 @@ def _strokes(strokes, width: int, height: int) -> list:
         raise InvalidOperations("strokes must be a list.")
     if len(strokes) > MAX_STROKES:
         raise InvalidOperations(f"Too many strokes (at most {MAX_STROKES}).")
-    total, clean = 0, []
+    total, ink, clean = 0, 0, []
     for i, stroke in enumerate(strokes):
         where = f"strokes[{i}]"
         if not isinstance(stroke, dict) or set(stroke) != {"tool", "size", "points"}:
@@ -143,6 +146,12 @@ def _strokes(strokes, width: int, height: int) -> list:
         total += len(points)
         if total > MAX_POINTS:
             raise InvalidOperations(f"Too many points (at most {MAX_POINTS} in all strokes).")
+        ink += len(points) * size
+        if ink > MAX_INK:
+            raise InvalidOperations(
+                "The strokes paint too much at once: use fewer or shorter strokes, "
+                "or a smaller brush."
+            )
         for j, p in enumerate(points):
             if not (isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p)):
                 raise InvalidOperations(f"{where}.points[{j}] must be an [x, y] pair of numbers.")

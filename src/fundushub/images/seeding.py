@@ -152,7 +152,7 @@ def _row(rng, choices: Choices, data: bytes, thumb: bytes, size, created_at) -> 
         [GradingStatus.UNGRADED, GradingStatus.PRE_GRADED, GradingStatus.GRADED], [75, 10, 15]
     )[0]
     image = Image(
-        id=uuid.UUID(int=rng.getrandbits(128), version=4),
+        id=uuid.uuid4(),  # not from rng: a re-run with the same seed adds new rows
         source=Image.Source.CAMERA if camera_source else Image.Source.DIRECT,
         created_at=created_at,
         uploaded_by=None if camera_source or not users else rng.choice(users),
@@ -225,18 +225,14 @@ def seed_images(
 
 
 def _insert(rows: list[Image], grades: list[Grade]) -> int:
-    """One transaction per batch; duplicates (vanishingly rare) are left out with their grades."""
+    """One transaction per batch. The unique constraint decides duplicates (vanishingly rare):
+    rows it refused are left out, with their grades and quota."""
     with transaction.atomic(), _keep_created_at():
-        existing = set(
-            Image.objects.filter(md5__in=[r.md5 for r in rows]).values_list("hospital_id", "md5")
-        )
-        fresh = {(r.hospital_id, r.md5): r for r in rows if (r.hospital_id, r.md5) not in existing}
-        rows = list(fresh.values())
-        Image.objects.bulk_create(rows)
-        kept = {r.pk for r in rows}
+        Image.objects.bulk_create(rows, ignore_conflicts=True)
+        kept = set(Image.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
         Grade.objects.bulk_create([g for g in grades if g.image.pk in kept])
         # Seeded direct uploads count against their uploader's quota like real ones.
-        per_user = Counter(r.uploaded_by_id for r in rows if r.uploaded_by_id)
+        per_user = Counter(r.uploaded_by_id for r in rows if r.uploaded_by_id and r.pk in kept)
         for user_id, count in per_user.items():
             User.objects.filter(pk=user_id).update(file_upload_count=F("file_upload_count") + count)
-    return len(rows)
+    return len(kept)

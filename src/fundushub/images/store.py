@@ -16,8 +16,8 @@ def decode_and_thumbnail(key: str, mime: str, sha256: str) -> Decoded:
     """Decode the blob at key fully (raises UndecodableImage) and store its thumbnail."""
     with blobs.open_blob(key) as f:
         decoded = decode_with_thumbnail(f, mime, settings.FUNDUSHUB_THUMBNAIL_SIZE)
-    if not blobs.exists(blobs.thumbnail_key(sha256)):
-        blobs.write_bytes(blobs.thumbnail_key(sha256), decoded.thumbnail)
+    # Always (re)written: an existing one may be an orphan the sweep is about to remove.
+    blobs.write_bytes(blobs.thumbnail_key(sha256), decoded.thumbnail)
     return decoded
 
 

@@ -8,7 +8,9 @@ Who refers to what (a blob is content-addressed, so one file may have several re
   (CameraFile.sha256: images, DICOMs and reports alike);
 - thumbs/<sha>.jpg: the thumbnail of an original (Image.sha256) or of an edited variant
   (Image.edited_sha256);
-- edited/<sha>.png: an edited variant (Image.edited_sha256).
+- edited/<sha>.png: an edited variant (Image.edited_sha256);
+- and, before any of those rows exist, a pending upload item or camera file (UploadItem.sha256,
+  CameraFile.sha256).
 """
 
 from datetime import timedelta
@@ -21,10 +23,22 @@ from fundushub.images.models import Image
 from fundushub.uploads.models import PENDING_STATES, UploadItem
 
 _BATCH = 500
+# Work in flight: an upload whose worker died after moving its bytes into place, or a camera
+# image not yet in the store, refers to an original (and its thumbnail) before any Image row does.
+_PENDING_ITEMS = (UploadItem.objects.filter(state__in=PENDING_STATES), "sha256")
+_PENDING_CAMERA = (CameraFile.objects.filter(image_state="pending"), "sha256")
 _REFERRERS = {
-    "originals": ("", [(Image, "sha256"), (CameraFile, "sha256")]),
-    "thumbs": (".jpg", [(Image, "sha256"), (Image, "edited_sha256")]),
-    "edited": (".png", [(Image, "edited_sha256")]),
+    "originals": ("", [(Image.objects, "sha256"), (CameraFile.objects, "sha256"), _PENDING_ITEMS]),
+    "thumbs": (
+        ".jpg",
+        [
+            (Image.objects, "sha256"),
+            (Image.objects, "edited_sha256"),
+            _PENDING_ITEMS,
+            _PENDING_CAMERA,
+        ],
+    ),
+    "edited": (".png", [(Image.objects, "edited_sha256")]),
 }
 
 
@@ -52,10 +66,8 @@ def _referenced(shas: list[str], referrers) -> set[str]:
     found = set()
     for start in range(0, len(shas), _BATCH):
         batch = shas[start : start + _BATCH]
-        for model, field in referrers:
-            found.update(
-                model.objects.filter(**{f"{field}__in": batch}).values_list(field, flat=True)
-            )
+        for rows, field in referrers:
+            found.update(rows.filter(**{f"{field}__in": batch}).values_list(field, flat=True))
     return found
 
 

@@ -77,9 +77,8 @@ def save_edit(image: Image, raw: bytes, user, request=None) -> Image:
     # Always (re)write: a blob about to be swept as an orphan must not be taken as present.
     blobs.write_bytes(blobs.edited_key(sha), png)
     # (_thumbnail shrinks the image it is given: the PNG has been made from it already.)
-    blobs.write_bytes(
-        blobs.thumbnail_key(sha), _thumbnail(edited, settings.FUNDUSHUB_THUMBNAIL_SIZE)
-    )
+    thumb = _thumbnail(edited, settings.FUNDUSHUB_THUMBNAIL_SIZE)
+    blobs.write_bytes(blobs.thumbnail_key(sha), thumb)
     before = image.edited_sha256
     fields = {
         "edited_sha256": sha,
@@ -100,7 +99,7 @@ def save_edit(image: Image, raw: bytes, user, request=None) -> Image:
         )
     for name, value in fields.items():
         setattr(image, name, value)
-    transaction.on_commit(lambda: _after_commit(before, sha, png))
+    transaction.on_commit(lambda: _after_commit(before, sha, png, thumb))
     return image
 
 
@@ -140,10 +139,11 @@ def _update_or_refuse(image: Image, before: str, fields: dict) -> None:
     raise EditRefused(CHANGED, 409)
 
 
-def _after_commit(before: str, sha: str, png: bytes) -> None:
+def _after_commit(before: str, sha: str, png: bytes, thumb: bytes) -> None:
     # A concurrent release of an identical variant elsewhere may have just removed these bytes.
-    if not blobs.exists(blobs.edited_key(sha)):
-        blobs.write_bytes(blobs.edited_key(sha), png)
+    for key, data in ((blobs.edited_key(sha), png), (blobs.thumbnail_key(sha), thumb)):
+        if not blobs.exists(key):
+            blobs.write_bytes(key, data)
     if before and before != sha:
         release(before)
 

@@ -41,7 +41,7 @@ def _rejected_in_browser(raw: str) -> list:
     """The browser's list of files it left out; anything malformed is ignored, not trusted."""
     try:
         entries = json.loads(raw or "[]")
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested JSON is malformed too
         return []
     if not isinstance(entries, list):
         return []
