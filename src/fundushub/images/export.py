@@ -17,51 +17,32 @@ from fundushub.images import dashboard, keyset
 from fundushub.images.models import Grade
 
 CHUNK = 2000
-COLUMNS = [
-    "id",
-    "created_at",
-    "source",
-    "hospital",
-    "lab_unit",
-    "camera",
-    "disease",
-    "area",
-    "mydriatic",
-    "subject_identifier",
-    "original_filename",
-    "content_type",
-    "size",
-    "width",
-    "height",
-    "md5",
-    "sha256",
-    "uploaded_by",
-    "grading_status",
-    "grade_revisions",
-    "edited",
+# (CSV column, the field it is read from; None: computed per chunk).
+_TABLE = [
+    ("id", "id"),
+    ("created_at", "created_at"),
+    ("source", "source"),
+    ("hospital", "hospital__name"),
+    ("lab_unit", "lab_unit__name"),
+    ("camera", "camera__name"),
+    ("disease", "disease__code"),
+    ("area", "area__name"),
+    ("mydriatic", "mydriatic"),
+    ("subject_identifier", "subject_identifier"),
+    ("original_filename", "original_filename"),
+    ("content_type", "content_type"),
+    ("size", "size"),
+    ("width", "width"),
+    ("height", "height"),
+    ("md5", "md5"),
+    ("sha256", "sha256"),
+    ("uploaded_by", "uploaded_by__username"),
+    ("grading_status", "grading_status"),
+    ("grade_revisions", None),
+    ("edited", "edited_sha256"),
 ]
-FIELDS = [
-    "id",
-    "created_at",
-    "source",
-    "hospital__name",
-    "lab_unit__name",
-    "camera__name",
-    "disease__code",
-    "area__name",
-    "mydriatic",
-    "subject_identifier",
-    "original_filename",
-    "content_type",
-    "size",
-    "width",
-    "height",
-    "md5",
-    "sha256",
-    "uploaded_by__username",
-    "grading_status",
-    "edited_sha256",
-]
+COLUMNS = [column for column, _ in _TABLE]
+FIELDS = [field for _, field in _TABLE if field]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -79,26 +79,19 @@ def save_edit(image: Image, raw: bytes, user, request=None) -> Image:
     # (_thumbnail shrinks the image it is given: the PNG has been made from it already.)
     thumb = _thumbnail(edited, settings.FUNDUSHUB_THUMBNAIL_SIZE)
     blobs.write_bytes(blobs.thumbnail_key(sha), thumb)
-    before = image.edited_sha256
-    fields = {
-        "edited_sha256": sha,
-        "edit_operations": ops,
-        "edited_at": timezone.now(),
-        "edited_by": user,
-    }
-    with transaction.atomic():
-        _update_or_refuse(image, before, fields)
-        record(
-            "image.edited",
-            request=request,
-            user=user,
-            obj=image,
-            operations=ops,
-            before={"edited_sha256": before or None, "operations": image.edit_operations or None},
-            after={"edited_sha256": sha},
-        )
-    for name, value in fields.items():
-        setattr(image, name, value)
+    before = _point_at(
+        image,
+        {
+            "edited_sha256": sha,
+            "edit_operations": ops,
+            "edited_at": timezone.now(),
+            "edited_by": user,
+        },
+        "image.edited",
+        user,
+        request,
+        operations=ops,
+    )
     transaction.on_commit(lambda: _after_commit(before, sha, png, thumb))
     return image
 
@@ -111,20 +104,28 @@ def restore_original(image: Image, user, request=None) -> bool:
     if not before:
         return False
     fields = {"edited_sha256": "", "edit_operations": {}, "edited_at": None, "edited_by": None}
+    _point_at(image, fields, "image.restored", user, request)
+    transaction.on_commit(lambda: release(before))
+    return True
+
+
+def _point_at(image: Image, fields: dict, action: str, user, request, **audit) -> str:
+    """Point the row at a new variant (or none), audited; returns the variant it replaced."""
+    before = image.edited_sha256
     with transaction.atomic():
         _update_or_refuse(image, before, fields)
         record(
-            "image.restored",
+            action,
             request=request,
             user=user,
             obj=image,
-            before={"edited_sha256": before, "operations": image.edit_operations},
-            after={"edited_sha256": None},
+            before={"edited_sha256": before or None, "operations": image.edit_operations or None},
+            after={"edited_sha256": fields["edited_sha256"] or None},
+            **audit,
         )
     for name, value in fields.items():
         setattr(image, name, value)
-    transaction.on_commit(lambda: release(before))
-    return True
+    return before
 
 
 def _update_or_refuse(image: Image, before: str, fields: dict) -> None:
