@@ -360,6 +360,15 @@ class Server:
                 tail = log.read_text(errors="replace")[-3000:]
                 raise SystemExit(f"{name} exited with {proc.returncode}:\n{tail}")
 
+    def stop_workers(self) -> None:
+        """Stop the worker processes only (the web server keeps serving)."""
+        workers = [entry for entry in self.procs if entry[0].startswith("worker")]
+        for _, proc, _ in workers:
+            proc.send_signal(signal.SIGTERM)
+        for entry in workers:
+            entry[1].wait(timeout=30)
+            self.procs.remove(entry)
+
     def stop(self) -> None:
         # SIGTERM, not SIGINT: a shell without job control starts children with SIGINT ignored.
         for _, proc, _ in self.procs:

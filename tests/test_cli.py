@@ -188,12 +188,19 @@ def test_the_demo_camera_examinations_arrive_complete_through_the_watchdog(tmp_p
     assert proc.returncode == 0 and "Traceback" not in output
 
 
-def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path):
+@pytest.mark.parametrize(
+    "processes, server",
+    [
+        pytest.param("2", "gunicorn", marks=pytest.mark.skipif(os.name != "posix", reason="POSIX")),
+        ("0", "waitress"),
+    ],
+)
+def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path, processes, server):
     port = free_port()
     env = clean_env(tmp_path)
     subprocess.run([*FUNDUSHUB, "manage", "migrate", "-v0"], env=env, check=True)
     proc = subprocess.Popen(
-        [*FUNDUSHUB, "serve", "--port", str(port)],
+        [*FUNDUSHUB, "serve", "--port", str(port), "--processes", processes],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -204,10 +211,46 @@ def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path):
         r = requests.get(f"http://127.0.0.1:{port}/accounts/login/")
         assert r.status_code == 200 and "Sign in" in r.text
         assert requests.get(f"http://127.0.0.1:{port}/static/fundushub/app.css").status_code == 200
+        api = requests.get(f"http://127.0.0.1:{port}/api/retinopathy/ping/")
+        assert api.status_code == 401 and api.headers["Server-Timing"].startswith("app;dur=")
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=20)
-    assert proc.returncode == 0
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    if server == "gunicorn":
+        assert output.count("Booting worker") == 2, output
+    else:
+        assert "Booting worker" not in output
+
+
+@pytest.mark.skipif(os.name != "posix", reason="gunicorn serves on POSIX only")
+def test_serve_streams_a_large_upload_to_the_app_without_spooling_it_first(tmp_path):
+    """A 20 MB body to an unknown session: the answer comes back while the body is still only
+    partly sent, and the server keeps serving afterwards."""
+    port = free_port()
+    env = clean_env(tmp_path)
+    subprocess.run([*FUNDUSHUB, "manage", "migrate", "-v0"], env=env, check=True)
+    proc = subprocess.Popen(
+        [*FUNDUSHUB, "serve", "--port", str(port), "--processes", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, proc)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /api/retinopathy/ping/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 20000000\r\n\r\n"
+            )
+            sock.sendall(b"x" * 65536)  # a fraction of the body
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 401"), answer
+        assert requests.get(f"http://127.0.0.1:{port}/accounts/login/").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
 
 
 def test_worker_once_processes_pending_work_and_exits(tmp_path):

@@ -16,12 +16,21 @@ def _setup(data_dir: str | None) -> None:
     django.setup()
 
 
-def _serve(host: str, port: int, threads: int) -> None:
+def _serve(host: str, port: int, threads: int, processes: int = 1) -> None:
+    """Gunicorn where it runs (POSIX); waitress on Windows, for the demo, or with processes=0."""
+    if os.name == "posix" and processes > 0:
+        _serve_gunicorn(host, port, threads, processes)
+    else:
+        _serve_waitress(host, port, threads)
+
+
+def _serve_waitress(host: str, port: int, threads: int) -> None:
     from waitress import serve
 
     from fundushub.wsgi import application
 
-    # Waitress buffers request bodies to disk past 1 MB, so large uploads never sit in memory.
+    # Waitress reads a whole request body before the app sees it: to disk past 1 MB, so large
+    # uploads never sit in memory.
     serve(
         application,
         host=host,
@@ -32,6 +41,40 @@ def _serve(host: str, port: int, threads: int) -> None:
         channel_timeout=300,
         ident="fundushub",
     )
+
+
+def _serve_gunicorn(host: str, port: int, threads: int, processes: int) -> None:
+    """Gunicorn (POSIX only): several processes, and bodies streamed to the app as they arrive,
+    so an upload is hashed and written once instead of spooled first."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            options = {
+                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "workers": processes,
+                "threads": threads,
+                "worker_class": "gthread",
+                "keepalive": 30,  # camera watchdogs reuse their connection between requests
+                "timeout": 120,  # a worker silent this long is restarted (requests may run longer)
+                "graceful_timeout": 30,
+                "proc_name": "fundushub",
+                "loglevel": os.environ.get("LOG_LEVEL", "info").lower(),
+                "errorlog": "-",
+                # Django decides what a proxy header means (BEHIND_HTTPS_PROXY), not gunicorn.
+                "forwarded_allow_ips": "",
+                "secure_scheme_headers": {},
+                "control_socket_disable": True,  # one fixed path per user: two servers would clash
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from fundushub.wsgi import application
+
+            return application
+
+    Server().run()
 
 
 def _spawn_worker(data_dir: str | None) -> subprocess.Popen:
@@ -87,7 +130,8 @@ def cmd_demo(args) -> int:
         )
     print("\nPress Ctrl+C to stop.", flush=True)
     try:
-        _serve(args.host, args.port, args.threads)
+        # One process: the simulated camera and its watchdog run as threads beside the site.
+        _serve(args.host, args.port, args.threads, processes=0)
     except KeyboardInterrupt:
         pass
     finally:
@@ -112,7 +156,7 @@ def cmd_serve(args) -> int:
     _setup(args.data_dir)
     print(f"Serving on http://{args.host}:{args.port}/ (Ctrl+C stops)", flush=True)
     try:
-        _serve(args.host, args.port, args.threads)
+        _serve(args.host, args.port, args.threads, args.processes)
     except KeyboardInterrupt:
         pass
     return 0
@@ -135,6 +179,10 @@ def cmd_manage(args) -> int:
 
     execute_from_command_line(["fundushub manage", *args.rest])
     return 0
+
+
+def _default_processes() -> int:
+    return min(os.cpu_count() or 1, 4) if os.name == "posix" else 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -186,7 +234,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="synthetic images added when the store is empty (default %(default)s; 0: none)",
     )
-    add_http(add("serve", cmd_serve, "Run the web site only (no worker)."))
+    serve = add("serve", cmd_serve, "Run the web site only (no worker).")
+    add_http(serve)
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=_default_processes(),
+        help="web processes, each with --threads threads (default %(default)s: one per CPU, at "
+        "most 4; 0 or Windows: one process, served by waitress)",
+    )
     worker = add("worker", cmd_worker, "Run the background task worker only.")
     worker.add_argument("--once", action="store_true", help="process pending work, then exit")
     manage = add("manage", cmd_manage, "Run a Django management command, e.g. 'manage migrate'.")

@@ -22,10 +22,10 @@ from rest_framework.response import Response
 
 from fundushub.camera import files, sessions
 from fundushub.camera.auth import DeviceTokenAuthentication, IsCameraDevice
-from fundushub.camera.completeness import session_completeness
+from fundushub.camera.completeness import session_completeness, session_files
 from fundushub.camera.content import matches
 from fundushub.camera.errors import error, field_errors, no_session
-from fundushub.camera.models import FILE_TYPES, CameraFile
+from fundushub.camera.models import FILE_TYPES, REPORT_TYPES, CameraFile
 from fundushub.images.streaming import StagingUploadHandler
 
 MB = 1024 * 1024
@@ -230,14 +230,16 @@ def status(request, subject_identifier):
     )
     if not session:
         return no_session()
-    state = session_completeness(session)
-    reports = session.files.filter(file_type__in=("report", "left_report", "right_report"))
-    newest_report = reports.order_by("-capture_datetime").first()
-    report_time = newest_report.capture_datetime if newest_report else session.created_at
+    files = session_files(session)
+    state = session_completeness(session, files)
+    reports = [f for f in files if f.file_type in REPORT_TYPES]
+    newest = max(reports, key=lambda f: f.capture_datetime) if reports else None
+    report_time = newest.capture_datetime if newest else session.created_at
     return Response(
         {
             **_ids(session),
-            "subject_identifier": session.subject.subject_identifier,
+            # the session was found by exactly this identifier: no need to load the subject
+            "subject_identifier": subject_identifier,
             "report_datetime": report_time.isoformat(),
             **state,
         }

@@ -1,22 +1,31 @@
 """Camera devices sign in with `Authorization: Token <key>`; only the key's hash is stored."""
 
+from django.utils.functional import SimpleLazyObject
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import BasePermission
 
 from fundushub.camera.models import CameraDevice, hash_token
+from fundushub.lib.prepared import PreparedQuery
+
+# Every camera request starts here: compiled once (see fundushub.lib.prepared).
+DEVICE_BY_TOKEN = PreparedQuery(
+    lambda token_hash: CameraDevice.objects.filter(
+        token_hash=token_hash, user__is_active=True
+    ).order_by()[:1],
+    token_hash=CameraDevice._meta.get_field("token_hash"),
+)
 
 
 class DeviceTokenAuthentication(TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):
-        device = (
-            CameraDevice.objects.select_related("user").filter(token_hash=hash_token(key)).first()
-        )
-        if device is None or not device.user.is_active:
+        device = DEVICE_BY_TOKEN.first(token_hash=hash_token(key))
+        if device is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        return device.user, device
+        # The device's account is active (the query says so); it is loaded only if a view asks.
+        return SimpleLazyObject(lambda: device.user), device
 
 
 class IsCameraDevice(BasePermission):

@@ -1,6 +1,7 @@
 """Is an examination complete? Groups of file types, any member of a group satisfies it."""
 
-from fundushub.camera.models import ReportType
+from fundushub.camera.models import CameraFile, ReportType
+from fundushub.lib.prepared import PreparedQuery
 
 GROUPS = {
     ReportType.COMBINED: [("left_dicom", "left"), ("right_dicom", "right"), ("report",)],
@@ -33,6 +34,22 @@ def completeness(configured: str, uploaded: set[str]) -> dict:
     }
 
 
-def session_completeness(session) -> dict:
-    uploaded = set(session.files.values_list("file_type", flat=True))
-    return completeness(session.report_type, uploaded)
+# Asked on every resolve and status: compiled once (see fundushub.lib.prepared).
+SESSION_FILES = PreparedQuery(
+    lambda session: (
+        CameraFile.objects.filter(session_id=session)
+        .order_by()
+        .only("id", "file_type", "capture_datetime")
+    ),
+    session=CameraFile._meta.get_field("session"),
+)
+
+
+def session_files(session) -> list[CameraFile]:
+    """The session's files, with only their type and capture time loaded."""
+    return SESSION_FILES.all(session=session.pk)
+
+
+def session_completeness(session, files: list[CameraFile] | None = None) -> dict:
+    files = session_files(session) if files is None else files
+    return completeness(session.report_type, {f.file_type for f in files})

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from fundushub.camera.models import DICOM_TYPES, IMAGE_TYPES, CameraFile
 from fundushub.images import blobs
+from fundushub.lib.prepared import PreparedQuery
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +20,22 @@ class StorageError(Exception):
     pass
 
 
+# Asked on every upload: compiled once (see fundushub.lib.prepared).
+SAME_NAME = PreparedQuery(
+    lambda session, name: CameraFile.objects.filter(
+        session_id=session, original_filename=name
+    ).order_by()[:1],
+    session=CameraFile._meta.get_field("session"),
+    name=CameraFile._meta.get_field("original_filename"),
+)
+
+
 def existing_outcome(session, staged) -> tuple[str, CameraFile] | None:
     """An earlier file of the same name in this session: identical bytes, or a conflict."""
-    previous = CameraFile.objects.filter(session=session, original_filename=staged.name).first()
+    previous = SAME_NAME.first(session=session.pk, name=staged.name)
     if previous is None:
         return None
+    previous.session = session
     return (IDENTICAL if previous.sha256 == staged.sha256 else CONFLICT), previous
 
 

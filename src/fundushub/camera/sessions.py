@@ -14,8 +14,56 @@ from django.utils import timezone
 
 from fundushub.camera.completeness import session_completeness
 from fundushub.camera.models import CameraSession, ReportType, Subject
+from fundushub.lib.prepared import PreparedQuery
 
 SESSION_MODE, REGISTER_MODE = "session", "register"
+
+# The lookups every camera request makes, compiled once (see fundushub.lib.prepared).
+_IDENTIFIER = Subject._meta.get_field("subject_identifier")
+_HOSPITAL = CameraSession._meta.get_field("hospital")
+
+
+def _sessions(identifier, hospital):
+    return CameraSession.objects.filter(
+        subject__subject_identifier=identifier, hospital_id=hospital
+    ).order_by()
+
+
+SUBJECT = PreparedQuery(
+    lambda identifier, hospital: Subject.objects.filter(
+        subject_identifier=identifier, site_id=hospital
+    ).order_by()[:1],
+    identifier=_IDENTIFIER,
+    hospital=Subject._meta.get_field("site"),
+)
+SESSION_BY_ID = PreparedQuery(
+    lambda identifier, hospital, pk: _sessions(identifier, hospital).filter(pk=pk)[:1],
+    identifier=_IDENTIFIER,
+    hospital=_HOSPITAL,
+    pk=CameraSession._meta.pk,
+)
+LAST_RESOLVED = PreparedQuery(
+    lambda identifier, hospital: (
+        _sessions(identifier, hospital)
+        .exclude(last_resolved_at=None)
+        .order_by("-last_resolved_at")[:1]
+    ),
+    identifier=_IDENTIFIER,
+    hospital=_HOSPITAL,
+)
+NEWEST = PreparedQuery(
+    lambda identifier, hospital: _sessions(identifier, hospital).order_by("-created_at")[:1],
+    identifier=_IDENTIFIER,
+    hospital=_HOSPITAL,
+)
+CREATED_SINCE = PreparedQuery(
+    lambda identifier, hospital, since: (
+        _sessions(identifier, hospital).filter(created_at__gte=since).order_by("-created_at")
+    ),
+    identifier=_IDENTIFIER,
+    hospital=_HOSPITAL,
+    since=CameraSession._meta.get_field("created_at"),
+)
 
 
 @dataclass
@@ -30,9 +78,7 @@ class Resolution:
 
 def subject_for(device, subject_identifier: str) -> Subject | None:
     """A device sees only its own hospital's subjects; others are indistinguishable from unknown."""
-    return Subject.objects.filter(
-        subject_identifier=subject_identifier, site_id=device.hospital_id
-    ).first()
+    return SUBJECT.first(identifier=subject_identifier, hospital=device.hospital_id)
 
 
 def sessions_for(device, subject_identifier: str):
@@ -43,12 +89,12 @@ def sessions_for(device, subject_identifier: str):
 
 def current_session(device, subject_identifier: str, session_id: str | None, fallback_newest: bool):
     """The session named by id, else the one resolve last returned, else (for status) the newest."""
-    sessions = sessions_for(device, subject_identifier)
+    where = {"identifier": subject_identifier, "hospital": device.hospital_id}
     if session_id:
-        return sessions.filter(pk=session_id).first()
-    last = sessions.exclude(last_resolved_at=None).order_by("-last_resolved_at").first()
+        return SESSION_BY_ID.first(pk=session_id, **where)
+    last = LAST_RESOLVED.first(**where)
     if last is None and fallback_newest:
-        last = sessions.order_by("-created_at").first()
+        last = NEWEST.first(**where)
     return last
 
 
@@ -128,7 +174,7 @@ def _resolve_session(device, identifier: str, data: dict) -> Resolution:
             errors=errors,
         )
     window = timezone.now() - timedelta(hours=settings.CAMERA_REACTIVATION_HOURS)
-    recent = sessions_for(device, identifier).filter(created_at__gte=window).order_by("-created_at")
+    recent = CREATED_SINCE.all(identifier=identifier, hospital=device.hospital_id, since=window)
     for session in recent:
         if not session_completeness(session)["complete"]:
             return Resolution(session=session, reactivated=True)
