@@ -93,7 +93,8 @@ class PreparedQuery:
                 functions += column.target.get_db_converters(connection)
                 if functions:
                     found.append((i, functions, column))
-            self._converters_by_connection[connection] = found
+            with self._lock:
+                self._converters_by_connection[connection] = found
         return found
 
     def all(self, using: str = DEFAULT_DB_ALIAS, **values) -> list:
