@@ -96,6 +96,16 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """A live process's CPU time plus its live children's (gunicorn serves from child processes)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        children = []
+    return cpu_seconds(pid) + sum(tree_cpu_seconds(c) for c in children)
+
+
 def children_cpu_seconds() -> float:
     """CPU time of the child processes reaped so far (a finished client's, once waited for)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -388,7 +398,7 @@ def drain(name: str, run: int, root: Path, backlog: Path, subjects: dict, args, 
         published_copy(backlog, watch)
     count = len(subjects)
     web, worker = server.procs
-    cpu_before = cpu_seconds(web.pid), cpu_seconds(worker.pid), children_cpu_seconds()
+    cpu_before = tree_cpu_seconds(web.pid), cpu_seconds(worker.pid), children_cpu_seconds()
     started = time.monotonic()
     proc = spawn(command(watch, server, token), dict(os.environ), root / f"{name}-{run}.out")
     try:
@@ -402,7 +412,7 @@ def drain(name: str, run: int, root: Path, backlog: Path, subjects: dict, args, 
     finally:
         code = stop(proc)
         cpu = {
-            "web": cpu_seconds(web.pid) - cpu_before[0],
+            "web": tree_cpu_seconds(web.pid) - cpu_before[0],
             "worker": cpu_seconds(worker.pid) - cpu_before[1],
             "client": children_cpu_seconds() - cpu_before[2],  # only the client was reaped
         }

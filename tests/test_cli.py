@@ -188,14 +188,8 @@ def test_the_demo_camera_examinations_arrive_complete_through_the_watchdog(tmp_p
     assert proc.returncode == 0 and "Traceback" not in output
 
 
-@pytest.mark.parametrize(
-    "processes, server",
-    [
-        pytest.param("2", "gunicorn", marks=pytest.mark.skipif(os.name != "posix", reason="POSIX")),
-        ("0", "waitress"),
-    ],
-)
-def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path, processes, server):
+def start_serve(tmp_path, processes: str) -> tuple[int, subprocess.Popen]:
+    """`fundushub serve` on a migrated data dir and a free port; output captured as text."""
     port = free_port()
     env = clean_env(tmp_path)
     subprocess.run([*FUNDUSHUB, "manage", "migrate", "-v0"], env=env, check=True)
@@ -206,6 +200,18 @@ def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path, processes, serv
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return port, proc
+
+
+@pytest.mark.parametrize(
+    "processes, server",
+    [
+        pytest.param("2", "gunicorn", marks=pytest.mark.skipif(os.name != "posix", reason="POSIX")),
+        ("0", "waitress"),
+    ],
+)
+def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path, processes, server):
+    port, proc = start_serve(tmp_path, processes)
     try:
         wait_for_port(port, proc)
         r = requests.get(f"http://127.0.0.1:{port}/accounts/login/")
@@ -227,16 +233,7 @@ def test_serve_alone_serves_pages_and_stops_on_sigterm(tmp_path, processes, serv
 def test_serve_streams_a_large_upload_to_the_app_without_spooling_it_first(tmp_path):
     """A 20 MB body to an unknown session: the answer comes back while the body is still only
     partly sent, and the server keeps serving afterwards."""
-    port = free_port()
-    env = clean_env(tmp_path)
-    subprocess.run([*FUNDUSHUB, "manage", "migrate", "-v0"], env=env, check=True)
-    proc = subprocess.Popen(
-        [*FUNDUSHUB, "serve", "--port", str(port), "--processes", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    port, proc = start_serve(tmp_path, "1")
     try:
         wait_for_port(port, proc)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
