@@ -121,3 +121,14 @@ def test_a_query_that_selects_other_models_columns_is_refused(db):
     )
     with pytest.raises(ValueError, match="one model's own columns"):
         query.all(name="x")
+
+
+def test_an_integer_value_is_compiled_within_the_columns_range(cam):
+    """A marker out of an integer column's range would make the ORM write different SQL."""
+    from fundushub.images.models import Image
+
+    query = PreparedQuery(
+        lambda size: Image.objects.filter(width=size).order_by()[:1],
+        size=Image._meta.get_field("width"),
+    )
+    assert query.all(size=10**6) == []

@@ -33,14 +33,16 @@ def _target(field):
     return field.target_field if field.is_relation else field
 
 
-def _marker(field):
+def _marker(field, connection):
     """A value no real query uses, of the type the field expects, unique to this call."""
     n = next(_serial)
     kind = _target(field).get_internal_type()
     if kind == "UUIDField":
         return uuid.UUID(int=(0xF00D << 112) + n)
     if kind.endswith(("AutoField", "IntegerField")):
-        return -(10**15) - n
+        # Inside the column's range: the ORM writes other SQL for an out-of-range integer.
+        _, high = connection.ops.integer_field_ranges.get(kind, (None, 2**31 - 1))
+        return high - n
     if kind == "DateTimeField":
         return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=n)
     return f"\x1fprepared-marker-{n}\x1f"
@@ -61,7 +63,7 @@ class PreparedQuery:
 
     def _compile(self, alias: str):
         connection = connections[alias]
-        markers = {name: _marker(field) for name, field in self.fields.items()}
+        markers = {name: _marker(field, connection) for name, field in self.fields.items()}
         queryset = self.build(**markers)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
