@@ -82,9 +82,7 @@ def subject_for(device, subject_identifier: str) -> Subject | None:
 
 
 def sessions_for(device, subject_identifier: str):
-    return CameraSession.objects.filter(
-        subject__subject_identifier=subject_identifier, hospital_id=device.hospital_id
-    )
+    return _sessions(subject_identifier, device.hospital_id)
 
 
 def current_session(device, subject_identifier: str, session_id: str | None, fallback_newest: bool):

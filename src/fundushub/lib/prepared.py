@@ -83,7 +83,8 @@ class PreparedQuery:
         found = [name for name, _ in slots if name]
         if sorted(found) != sorted(self.fields):
             raise ValueError(f"each value must appear once in the query's parameters: {found}")
-        return queryset.model, sql, slots, columns
+        attnames = [column.target.attname for column in columns]
+        return queryset.model, sql, slots, columns, attnames
 
     def _converters(self, connection, columns) -> list:
         """Per connection (each thread has its own): what the ORM would apply to each column."""
@@ -105,7 +106,7 @@ class PreparedQuery:
             with self._lock:
                 compiled = self._compiled.get(using) or self._compile(using)
                 self._compiled[using] = compiled
-        model, sql, slots, columns = compiled
+        model, sql, slots, columns, attnames = compiled
         connection = connections[using]
         params = [
             self._prepare(name, values[name], connection) if name else constant
@@ -115,7 +116,6 @@ class PreparedQuery:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         converters = self._converters(connection, columns)
-        attnames = [column.target.attname for column in columns]
         objects = []
         for row in rows:
             if converters:
