@@ -9,6 +9,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from fundushub.lib.env import env_bool, env_int, env_list
+from fundushub.lib.secret import read_or_create_key
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("FUNDUSHUB_DATA_DIR", "var")).resolve()
@@ -21,17 +22,7 @@ STAGING_DIR.mkdir(parents=True, exist_ok=True)
 
 def _secret_key() -> str:
     """Use SECRET_KEY when given; otherwise generate one once and keep it in the data directory."""
-    if key := os.environ.get("SECRET_KEY"):
-        return key
-    path = DATA_DIR / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key)
-        return key
+    return os.environ.get("SECRET_KEY") or read_or_create_key(DATA_DIR / "secret_key")
 
 
 SECRET_KEY = _secret_key()
