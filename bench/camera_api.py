@@ -107,19 +107,29 @@ class Camera:
             self.errors.append(f"{subject} incomplete: {status}")
 
 
-def durable_store_seconds(data: bytes, scratch: Path) -> float:
-    """The least a durable content-addressed store does: hash, write + fsync, rename, fsync dir."""
+_HASHERS = ThreadPoolExecutor(2)
+
+
+def durable_store_seconds(data: bytes, scratch: Path, parallel: bool = False) -> float:
+    """The least a durable content-addressed store does: hash, write + fsync, rename, fsync dir.
+
+    With `parallel`, MD5 and SHA-256 run on two threads while the file is written and fsynced,
+    as the server does them: the floor for a server that overlaps them.
+    """
     scratch.mkdir(exist_ok=True)
     start = time.perf_counter()
-    md5, sha = (
-        hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        hashlib.sha256(data).hexdigest(),
-    )
-    tmp, final = scratch / uuid.uuid4().hex, scratch / f"{sha}-{md5}-{uuid.uuid4().hex}"
+    md5 = _HASHERS.submit(lambda: hashlib.md5(data, usedforsecurity=False).hexdigest())
+    if not parallel:
+        md5.result()
+    sha = _HASHERS.submit(lambda: hashlib.sha256(data).hexdigest())
+    if not parallel:
+        sha.result()
+    tmp = scratch / uuid.uuid4().hex
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    final = scratch / f"{sha.result()}-{md5.result()}-{uuid.uuid4().hex}"
     os.replace(tmp, final)
     fd = os.open(scratch, os.O_RDONLY)
     try:
@@ -154,6 +164,11 @@ def measure_overhead(server: Server, token: str, subjects: list[str], samples, s
     times = {"ping": [], "report": [], "image": []}
     inside = {"ping": [], "report": [], "image": []}  # the server's own time (Server-Timing)
     floors = {"report": [], "image": []}
+    parallel_floors = {"report": [], "image": []}
+
+    def floor(kind: str, data: bytes) -> None:
+        floors[kind].append(durable_store_seconds(data, scratch))
+        parallel_floors[kind].append(durable_store_seconds(data, scratch, parallel=True))
 
     def timed(kind: str, url: str, body: bytes = b"", headers=None) -> None:
         start = time.perf_counter()
@@ -173,14 +188,17 @@ def measure_overhead(server: Server, token: str, subjects: list[str], samples, s
             data = sample.path.read_bytes()
             body, headers = encoded(sample.path.name, data)
             timed("image", f"{api}/{subject}/{file_type}/", body, headers)
-            floors["image"].append(durable_store_seconds(data, scratch))
+            floor("image", data)
         body, headers = encoded(f"{subject}.html", REPORT)
         timed("report", f"{api}/{subject}/report/", body, headers)
-        floors["report"].append(durable_store_seconds(REPORT, scratch))
+        floor("report", REPORT)
         timed("ping", f"{api}/ping/")
     medians = {k: 1000 * statistics.median(v) for k, v in times.items()}
     medians |= {f"{k} inside": 1000 * statistics.median(v) for k, v in inside.items()}
-    return medians | {f"{k} floor": 1000 * statistics.median(v) for k, v in floors.items()}
+    medians |= {f"{k} floor": 1000 * statistics.median(v) for k, v in floors.items()}
+    return medians | {
+        f"{k} parallel floor": 1000 * statistics.median(v) for k, v in parallel_floors.items()
+    }
 
 
 def pending_images(server: Server) -> int:
@@ -188,6 +206,30 @@ def pending_images(server: Server) -> int:
         return db.execute(
             "SELECT count(*) FROM camera_camerafile WHERE image_state = 'pending'"
         ).fetchone()[0]
+
+
+def _upload_rows(overhead: dict, kind: str, label: str) -> list[tuple[str, str]]:
+    """Median time of one upload, and its overhead above each durable-store floor."""
+    http, inside = overhead[kind], overhead[kind + " inside"]
+    serial, parallel = overhead[kind + " floor"], overhead[kind + " parallel floor"]
+    return [
+        (
+            f"{label}, one camera: median over HTTP / inside the server",
+            f"{http:.1f} / {inside:.1f} ms",
+        ),
+        (
+            f"{label}: durable-store floor, digests one after the other / on two threads",
+            f"{serial:.1f} / {parallel:.1f} ms",
+        ),
+        (
+            f"**{label} overhead over HTTP / inside**, above the one-thread floor",
+            f"**{http - serial:.1f} / {inside - serial:.1f} ms**",
+        ),
+        (
+            f"{label} overhead over HTTP / inside, above the two-thread floor",
+            f"{http - parallel:.1f} / {inside - parallel:.1f} ms",
+        ),
+    ]
 
 
 def main(argv=None) -> int:
@@ -269,18 +311,12 @@ def main(argv=None) -> int:
             f"{overhead['ping']:.1f} ms, {overhead['ping inside']:.1f} ms",
         ),
         *(
-            (
-                f"{label}, one camera: median over HTTP / inside the server, durable-store "
-                "floor, overhead over HTTP / inside",
-                f"{overhead[kind]:.1f} / {overhead[kind + ' inside']:.1f} ms, "
-                f"{overhead[kind + ' floor']:.1f} ms, "
-                f"**{overhead[kind] - overhead[kind + ' floor']:.1f} / "
-                f"{overhead[kind + ' inside'] - overhead[kind + ' floor']:.1f} ms**",
-            )
+            row
             for kind, label in (
                 ("report", "report upload"),
                 ("image", f"image upload ({total_mb / len(samples):.1f} MB)"),
             )
+            for row in _upload_rows(overhead, kind, label)
         ),
         (
             f"image upload with {args.clients} cameras and the worker running, median",

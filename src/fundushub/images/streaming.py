@@ -1,11 +1,10 @@
 """Receive uploaded files straight into durable staging files, hashing as the bytes pass.
 
-Nothing is held in memory beyond one chunk: a file over the size limit stops being written the
+Nothing is held in memory beyond one chunk and the hashing backlog: a file over the size limit stops being written the
 moment it crosses the limit, and files beyond the per-upload cap are not written at all; both are
 still reported, so the job can show every file the user sent.
 """
 
-import hashlib
 import os
 import uuid
 
@@ -15,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler
 
 from fundushub.images import blobs
+from fundushub.images.digests import Digests
 from fundushub.images.sniff import HEAD_SIZE, sniff
 
 MAX_FILENAME = 255
@@ -69,8 +69,7 @@ class StagingUploadHandler(FileUploadHandler):
         self.files_seen += 1
         self.received = 0
         self.head = b""
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.sha256 = hashlib.sha256()
+        self.digests = Digests()
         self.rejection = ""
         self.file = None
         if self.files_seen > self.max_files:
@@ -90,8 +89,7 @@ class StagingUploadHandler(FileUploadHandler):
             return None
         if len(self.head) < HEAD_SIZE:
             self.head += raw_data[: HEAD_SIZE - len(self.head)]
-        self.md5.update(raw_data)
-        self.sha256.update(raw_data)
+        self.digests.update(raw_data)  # on pool threads, while this one writes and reads on
         self.file.write(raw_data)
         return None
 
@@ -104,10 +102,10 @@ class StagingUploadHandler(FileUploadHandler):
             staged.rejection = "No selected file"
             return staged
         staged.mime, staged.head = sniff(self.head), self.head
-        staged.md5, staged.sha256 = self.md5.hexdigest(), self.sha256.hexdigest()
         self.file.flush()
         os.fsync(self.file.fileno())  # bytes durable before any row refers to them
         self.file.close()
+        staged.md5, staged.sha256 = self.digests.hexdigests()  # hashing overlapped the fsync
         staged.staged_key = self._publish()
         return staged
 
