@@ -154,7 +154,38 @@ def encoded(name: str, data: bytes) -> tuple[bytes, dict]:
     return body, {"Content-Type": f"multipart/form-data; boundary={b}"}
 
 
-def measure_overhead(server: Server, token: str, subjects: list[str], samples, scratch) -> dict:
+class RawStore:
+    """bench/raw_store.py under the same gunicorn (gthread) as ours: the floor over HTTP."""
+
+    def __init__(self, store: Path):
+        store.mkdir()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = dict(os.environ, RAW_STORE_DIR=str(store))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+             "--worker-class", "gthread", "--workers", "1", "--threads", "8",
+             "--no-control-socket", "--log-level", "warning",
+             "--chdir", str(Path(__file__).resolve().parent), "raw_store:app"],
+            env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.post(self.url, data=b"x", timeout=2)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise SystemExit("bench/raw_store.py did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def measure_overhead(
+    server: Server, token: str, subjects: list[str], samples, scratch, raw: RawStore
+) -> dict:
     """One camera, no worker running, bodies encoded beforehand: each upload's own time."""
     http = requests.Session()
     http.headers["Authorization"] = f"Token {token}"
@@ -165,8 +196,13 @@ def measure_overhead(server: Server, token: str, subjects: list[str], samples, s
     inside = {"ping": [], "report": [], "image": []}  # the server's own time (Server-Timing)
     floors = {"report": [], "image": []}
     parallel_floors = {"report": [], "image": []}
+    bare = {"report": [], "image": []}  # the same body to bench/raw_store.py
+    bare_http = requests.Session()
 
-    def floor(kind: str, data: bytes) -> None:
+    def floor(kind: str, data: bytes, body: bytes, headers: dict) -> None:
+        start = time.perf_counter()
+        bare_http.post(raw.url, data=body, headers=headers, timeout=120).raise_for_status()
+        bare[kind].append(time.perf_counter() - start)
         floors[kind].append(durable_store_seconds(data, scratch))
         parallel_floors[kind].append(durable_store_seconds(data, scratch, parallel=True))
 
@@ -188,14 +224,15 @@ def measure_overhead(server: Server, token: str, subjects: list[str], samples, s
             data = sample.path.read_bytes()
             body, headers = encoded(sample.path.name, data)
             timed("image", f"{api}/{subject}/{file_type}/", body, headers)
-            floor("image", data)
+            floor("image", data, body, headers)
         body, headers = encoded(f"{subject}.html", REPORT)
         timed("report", f"{api}/{subject}/report/", body, headers)
-        floor("report", REPORT)
+        floor("report", REPORT, body, headers)
         timed("ping", f"{api}/ping/")
     medians = {k: 1000 * statistics.median(v) for k, v in times.items()}
     medians |= {f"{k} inside": 1000 * statistics.median(v) for k, v in inside.items()}
     medians |= {f"{k} floor": 1000 * statistics.median(v) for k, v in floors.items()}
+    medians |= {f"{k} bare": 1000 * statistics.median(v) for k, v in bare.items()}
     return medians | {
         f"{k} parallel floor": 1000 * statistics.median(v) for k, v in parallel_floors.items()
     }
@@ -212,6 +249,7 @@ def _upload_rows(overhead: dict, kind: str, label: str) -> list[tuple[str, str]]
     """Median time of one upload, and its overhead above each durable-store floor."""
     http, inside = overhead[kind], overhead[kind + " inside"]
     serial, parallel = overhead[kind + " floor"], overhead[kind + " parallel floor"]
+    bare = overhead[kind + " bare"]
     return [
         (
             f"{label}, one camera: median over HTTP / inside the server",
@@ -229,6 +267,8 @@ def _upload_rows(overhead: dict, kind: str, label: str) -> list[tuple[str, str]]
             f"{label} overhead over HTTP / inside, above the two-thread floor",
             f"{http - parallel:.1f} / {inside - parallel:.1f} ms",
         ),
+        (f"{label}: bare WSGI durable store (bench/raw_store.py) over HTTP", f"{bare:.1f} ms"),
+        (f"**{label}: ours minus the bare store, over HTTP**", f"**{http - bare:.1f} ms**"),
     ]
 
 
@@ -280,7 +320,13 @@ def main(argv=None) -> int:
         all_seconds = time.perf_counter() - start
         print(f"overhead: {args.overhead_count} examinations, one camera, worker stopped ...")
         server.stop_workers()
-        overhead = measure_overhead(server, token, overhead_subjects, samples, tmp / "durable")
+        raw = RawStore(tmp / "raw-store")
+        try:
+            overhead = measure_overhead(
+                server, token, overhead_subjects, samples, tmp / "durable", raw
+            )
+        finally:
+            raw.stop()
     except KeyboardInterrupt:
         return 130
     finally:

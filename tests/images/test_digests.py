@@ -16,7 +16,16 @@ def expected(data: bytes) -> tuple[str, str]:
 
 @pytest.mark.parametrize(
     "sizes",
-    [[], [0], [1], [5000], [1 << 20, 1 << 20, 123], [7, 0, 1 << 16, 3, 0, 2 << 20], [1] * 50],
+    [
+        [],
+        [0],
+        [1],
+        [5000],
+        [200_000],
+        [1 << 20, 1 << 20, 123],
+        [7, 0, 1 << 16, 3, 0, 2 << 20],
+        [1] * 50,
+    ],
 )
 def test_the_digests_of_the_pieces_are_those_of_the_whole(sizes):
     pieces = [os.urandom(n) for n in sizes]

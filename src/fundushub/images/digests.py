@@ -2,8 +2,9 @@
 
 Hashing a 4 MB image costs more than receiving and writing it (MD5 ≈ 470 MB/s here), and hashlib
 releases the GIL, so each digest is fed on a pool thread while the request thread goes on reading
-the socket and writing the staging file; it waits only for the end. A file that arrives in one
-piece (a report, a small image) is hashed inline: a thread hand-off would cost more than it saves.
+the socket and writing the staging file; it waits only for the end. A file whose first piece is
+small may be a report that arrives whole: that piece waits, and a file of one small piece is
+hashed inline, where a thread hand-off would cost more than it saves.
 """
 
 import hashlib
@@ -13,6 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 # Shared by every upload of the process; a backlog waits in each chain's own queue.
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="digest")
+# A first piece this small may be the whole file (a report): it waits, to be hashed inline if so.
+INLINE_MAX = 64 * 1024
 # Received but not yet hashed, per digest: beyond this the reader waits (bounded memory).
 MAX_BACKLOG = 8 * 1024 * 1024
 
@@ -81,12 +84,13 @@ class Digests:
         if self._chains is not None:
             for chain in self._chains:
                 chain.feed(piece)
-        elif self._first is None:
+        elif self._first is None and len(piece) <= INLINE_MAX:
             self._first = piece  # held back: if it is the only piece, it is hashed inline
         else:
             self._chains = (_Chain(self._md5), _Chain(self._sha256))
             for chain in self._chains:
-                chain.feed(self._first)
+                if self._first is not None:
+                    chain.feed(self._first)
                 chain.feed(piece)
             self._first = None
 
