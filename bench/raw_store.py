@@ -34,7 +34,7 @@ def app(environ, start_response):
             f.write(piece)
         f.flush()
         os.fsync(f.fileno())
-    for future in done:
+    for future in done:  # each thread runs in order: its last piece done means all are
         future.result()
     os.replace(tmp, os.path.join(STORE, f"{sha.hexdigest()}-{md5.hexdigest()}"))
     fd = os.open(STORE, os.O_RDONLY)

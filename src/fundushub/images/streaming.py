@@ -1,8 +1,9 @@
 """Receive uploaded files straight into durable staging files, hashing as the bytes pass.
 
-Nothing is held in memory beyond one chunk and the hashing backlog: a file over the size limit stops being written the
-moment it crosses the limit, and files beyond the per-upload cap are not written at all; both are
-still reported, so the job can show every file the user sent.
+Nothing is held in memory beyond one chunk and the hashing backlog (see digests.py): a file over
+the size limit stops being written the moment it crosses the limit, and files beyond the
+per-upload cap are not written at all; both are still reported, so the job can show every file
+the user sent.
 """
 
 import os
