@@ -7,11 +7,12 @@ admin.site.site_header = "Fundus Hub administration"
 admin.site.site_title = "Fundus Hub"
 
 urlpatterns = [
+    # The camera API first: cameras send most requests, and URLs are tried in order.
+    path("", include("fundushub.camera.urls")),
     path("", lambda request: redirect("upload"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("fundushub.uploads.urls")),
     path("", include("fundushub.images.urls")),
-    path("", include("fundushub.camera.urls")),
 ]

@@ -83,7 +83,7 @@ def ping(request):
 def resolve(request):
     if not isinstance(request.data, dict):
         return field_errors({"non_field_errors": ["Send a JSON object."]})
-    data = {k: v for k, v in request.data.items() if k in ResolveRequest().fields}
+    data = {k: v for k, v in request.data.items() if k in ResolveRequest._declared_fields}
     for key in ("device_id", "site_id", "initials", "sex", "report_type"):
         if data.get(key) is not None and not isinstance(data[key], str):
             data[key] = str(data[key])  # cameras send codes as numbers too
