@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -101,6 +102,11 @@ def test_an_upload_leaves_out_a_duplicate_and_a_wrong_type_and_reports_them(page
     expect(page.locator("#items")).to_contain_text("fundus-1.jpg")
     expect(page.get_by_role("link", name="View Results")).to_be_hidden()
     screenshot(page, "processing")
+    # The page must have asked once before any work is done: a worker now starts in under a
+    # second, which could otherwise finish the job before the first poll.
+    deadline = time.monotonic() + 15
+    while not statuses and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
 
     workers.start()
     page.wait_for_url(f"**/direct/upload/results/{job.id}", timeout=30_000)
