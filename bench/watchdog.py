@@ -47,6 +47,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 DEVICE = "BENCH-CAM-001"
 PUBLISHED = "fundus-camera-watchdog==1.0.0"
+# The published client's single-instance lock: a bind to this port, which it cannot take while any
+# socket holds it (even a connection of ours in TIME_WAIT whose ephemeral port it happened to be).
+PUBLISHED_LOCK_PORT = 51742
 LEFT, RIGHT = {"L", "LE", "OS", "LEFT"}, {"R", "RE", "OD", "RIGHT"}
 
 
@@ -385,6 +388,20 @@ def install_published(root: Path) -> Path:
     return venv / "bin" / "fundus-camera-watchdog"
 
 
+def lock_port_free(deadline: float) -> None:
+    """Wait until the published client could take its lock port (it exits if it cannot)."""
+    while time.monotonic() < deadline:
+        probe = socket.socket()
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        try:
+            probe.bind(("127.0.0.1", PUBLISHED_LOCK_PORT))
+            return
+        except OSError:
+            time.sleep(0.5)
+        finally:
+            probe.close()
+
+
 def drain(name: str, run: int, root: Path, backlog: Path, subjects: dict, args, command) -> dict:
     """A fresh server with the subjects, the backlog copied in, the client timed until all is
     archived (ours: --once exits; the published client: until processed/ holds every folder)."""
@@ -397,6 +414,8 @@ def drain(name: str, run: int, root: Path, backlog: Path, subjects: dict, args, 
     else:
         published_copy(backlog, watch)
     count = len(subjects)
+    if name != "ours":
+        lock_port_free(time.monotonic() + 120)  # before the clock starts
     web, worker = server.procs
     cpu_before = tree_cpu_seconds(web.pid), cpu_seconds(worker.pid), children_cpu_seconds()
     started = time.monotonic()
