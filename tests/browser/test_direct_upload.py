@@ -107,6 +107,7 @@ def test_an_upload_leaves_out_a_duplicate_and_a_wrong_type_and_reports_them(page
     deadline = time.monotonic() + 15
     while not statuses and time.monotonic() < deadline:
         page.wait_for_timeout(50)
+    assert statuses, "the processing page never asked for the job's status"
 
     workers.start()
     page.wait_for_url(f"**/direct/upload/results/{job.id}", timeout=30_000)

@@ -57,6 +57,9 @@ class ResolveRequest(serializers.Serializer):
     report_type = serializers.CharField(required=False, allow_blank=True)
 
 
+RESOLVE_KEYS = frozenset(ResolveRequest().fields)  # any other key a camera sends is ignored
+
+
 def _ids(session) -> dict:
     return {"session_id": str(session.pk), "eye_exam_register_id": str(session.pk)}
 
@@ -83,7 +86,7 @@ def ping(request):
 def resolve(request):
     if not isinstance(request.data, dict):
         return field_errors({"non_field_errors": ["Send a JSON object."]})
-    data = {k: v for k, v in request.data.items() if k in ResolveRequest._declared_fields}
+    data = {k: v for k, v in request.data.items() if k in RESOLVE_KEYS}
     for key in ("device_id", "site_id", "initials", "sex", "report_type"):
         if data.get(key) is not None and not isinstance(data[key], str):
             data[key] = str(data[key])  # cameras send codes as numbers too
