@@ -144,6 +144,22 @@ def test_a_cell_that_a_spreadsheet_would_run_is_defused(client, world, name):
     assert line["subject_identifier"] == "'=1+1"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '\uff1dHYPERLINK("http://x")',  # full-width equals sign
+        "\ufe66SUM(A1)",  # small equals sign
+        "\uff0b1+1",  # full-width plus
+        "\ufe63 2+3",  # small hyphen-minus
+        "\uff20SUM(A1)",  # full-width commercial at
+        "\rcmd",
+        "  =1+1",  # spaces a spreadsheet skips before the formula
+    ],
+)
+def test_compatibility_forms_of_formula_characters_are_defused_too(text):
+    assert export.safe(text) == "'" + text
+
+
 def test_ordinary_cells_are_left_alone():
     assert export.safe("fundus 1.jpg") == "fundus 1.jpg"
     assert export.safe("a=b") == "a=b"

@@ -6,6 +6,7 @@ run as a formula are prefixed with a quote.
 """
 
 import csv
+import unicodedata
 from datetime import UTC
 
 from django.db.models import Count
@@ -53,7 +54,10 @@ def safe(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    # Spreadsheets read compatibility forms (full-width "＝", small "﹢") as the plain character,
+    # and skip leading spaces before a formula: check the normalised, unindented text.
+    looks_like = unicodedata.normalize("NFKC", text).lstrip(" ")
+    return "'" + text if looks_like.startswith(FORMULA_START) else text
 
 
 class _Echo:
