@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from fundushub.lib.client_ip import parse_networks
 from fundushub.lib.env import env_bool, env_int, env_list
 from fundushub.lib.secret import read_or_create_key
 
@@ -205,6 +206,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY", False) else None
 )
+# Proxies (addresses or CIDR networks) whose X-Forwarded-For is believed for the client's address
+# in the audit log (lib/client_ip.py); checked here so a typo stops the start, not a request.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+parse_networks(tuple(TRUSTED_PROXIES))
 X_FRAME_OPTIONS = "DENY"
 
 LANGUAGE_CODE = "en-gb"

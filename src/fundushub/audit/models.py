@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from fundushub.lib.client_ip import client_ip
+
 
 class AuditEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -22,10 +24,6 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.object_type} {self.object_id}"
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record(action, *, user=None, obj=None, request=None, ip=None, user_agent="", **data):
