@@ -61,6 +61,47 @@ def test_every_media_response_is_private_and_not_sniffed(client, world, dirty, p
     assert response["Cache-Control"].startswith("private")
 
 
+@pytest.mark.parametrize("path", ["view", "download", "thumbnail", "original"])
+def test_every_media_response_runs_nothing_even_opened_on_its_own(client, world, dirty, path):
+    client.force_login(world.mary)
+    response = client.get(f"/images/{dirty.id}/{path}")
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert "camera=()" in response["Permissions-Policy"]
+
+
+@pytest.mark.parametrize(
+    "path, disposition",
+    [
+        ("original", 'attachment; filename="poly.jpg"'),
+        ("download", 'attachment; filename="poly.jpg"'),
+        ("download?variant=edited", 'attachment; filename="poly-edited.png"'),
+        ("view", 'inline; filename="poly.jpg"'),
+    ],
+)
+def test_a_file_uploaded_as_a_web_page_is_named_by_its_stored_type(
+    client, world, path, disposition
+):
+    image = store_image(world, 8, original_filename="poly.html")
+    edit(image, world.mary)
+    client.force_login(world.mary)
+    response = client.get(f"/images/{image.id}/{path}")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == disposition
+
+
+@pytest.mark.parametrize(
+    "name, served",
+    [("\x1bred\x07 eye.html", "red eye.jpg"), ("...", "image.jpg"), ("a/b\\c", "a_b_c.jpg")],
+)
+def test_a_name_with_control_characters_or_only_dots_still_gets_a_readable_name(
+    client, world, name, served
+):
+    image = store_image(world, 9, original_filename=name)
+    client.force_login(world.mary)
+    response = client.get(f"/images/{image.id}/original")
+    assert response["Content-Disposition"] == f'attachment; filename="{served}"'
+
+
 def test_a_download_is_the_same_clean_bytes_as_an_attachment(client, world, dirty):
     client.force_login(world.alice)
     shown = body(client.get(f"/images/{dirty.id}/view"))
@@ -151,7 +192,7 @@ def test_the_untouched_original_is_byte_identical_for_a_data_manager_and_audited
     assert hashlib.sha256(data).hexdigest() == dirty.sha256
     assert data == make_dirty_jpeg((320, 240))
     assert response["Content-Type"] == "image/jpeg"
-    assert response["Content-Disposition"] == 'attachment; filename="scan 7.v2.jpeg"'
+    assert response["Content-Disposition"] == 'attachment; filename="scan 7.v2.jpg"'
     event = AuditEvent.objects.get(action="image.original_downloaded")
     assert (event.user, event.object_id) == (world.mary, str(dirty.id))
     assert event.data["sha256"] == dirty.sha256

@@ -23,17 +23,17 @@ from fundushub.accounts.roles import can_download_original
 from fundushub.audit.models import record
 from fundushub.images import blobs, clean
 from fundushub.images.access import visible_image_or_404
-from fundushub.images.sniff import JPEG, PNG
+from fundushub.images.sniff import PNG
+from fundushub.lib.downloads import download_name, inert, readable_base
 
 ORIGINAL, EDITED = "original", "edited"
-EXTENSIONS = {JPEG: ".jpg", PNG: ".png"}
 _RELATED = ("hospital", "lab_unit", "camera", "disease", "area", "uploaded_by")
 
 
 def _private(response, etag="", revalidate=False):
     # Original pixels never change under an id; an edited variant may, so it is revalidated.
     response["Cache-Control"] = "private, no-cache" if revalidate else "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
+    inert(response)
     if etag:
         response["ETag"] = etag
     return response
@@ -60,12 +60,13 @@ def _source(image, variant):
 
 
 def _stem(image, variant: str) -> str:
-    stem = image.original_filename.rsplit(".", 1)[0] or "image"
+    stem = readable_base(image.original_filename)
     return f"{stem}-edited" if variant == EDITED else stem
 
 
 def served_filename(image, variant: str, content_type: str) -> str:
-    return f"{_stem(image, variant)}{EXTENSIONS.get(content_type, '')}"
+    """Named by the type we stored, never the uploader's extension ("poly.html" -> "poly.jpg")."""
+    return download_name(_stem(image, variant), content_type)
 
 
 def _memory_cap() -> int:
@@ -141,7 +142,7 @@ def original(request, image_id):
     response = FileResponse(
         blobs.open_blob(image.original_key),
         as_attachment=True,
-        filename=image.original_filename,
+        filename=served_filename(image, ORIGINAL, image.content_type),
         content_type=image.content_type,
     )
     record("image.original_downloaded", request=request, obj=image, sha256=image.sha256)

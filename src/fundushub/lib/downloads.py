@@ -1,0 +1,48 @@
+"""How a stored file leaves the site: named by its checked type, and inert whatever it contains.
+
+The uploader's extension is never trusted (`poly.html` holding a JPEG comes back as `poly.jpg`);
+the extension comes from the type the bytes were sniffed as. Media responses carry a policy under
+which nothing in them can run, even when opened on their own in a tab.
+"""
+
+import unicodedata
+
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "application/dicom": ".dcm",
+    "application/pdf": ".pdf",
+    "text/html": ".html",
+    "text/plain": ".txt",
+}
+UNKNOWN_EXTENSION = ".bin"
+MAX_BASE = 120
+
+# A file opened directly runs nothing, loads nothing, and is treated as from an opaque origin.
+MEDIA_CSP = "default-src 'none'; sandbox"
+# Features no page of ours needs; a file or page that asks for them is refused by the browser.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
+
+
+def readable_base(name: str, fallback: str = "image") -> str:
+    """The uploader's name without its extension, control characters and surrounding dots."""
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    stem = "".join(c for c in stem if unicodedata.category(c)[0] != "C")
+    stem = stem.replace("/", "_").replace("\\", "_").strip(" .")
+    return stem[:MAX_BASE].strip(" .") or fallback
+
+
+def download_name(base: str, content_type: str) -> str:
+    """`<base><extension of the stored type>`, e.g. ("poly", "image/jpeg") -> "poly.jpg"."""
+    return f"{base}{EXTENSIONS.get(content_type, UNKNOWN_EXTENSION)}"
+
+
+def inert(response):
+    """Mark a media response so a browser runs nothing in it (attachment or not)."""
+    response["Content-Security-Policy"] = MEDIA_CSP
+    response["Permissions-Policy"] = PERMISSIONS_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
