@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 PREFIX = "/api/retinopathy/"
 FILE_TYPES = {"left", "right", "left_dicom", "right_dicom", "report", "left_report", "right_report"}
@@ -408,7 +408,9 @@ def parse_multipart(content_type, body):
         )
         params = dict(p.strip().split("=", 1) for p in disposition.split(";")[1:] if "=" in p)
         name = params.get("name", "").strip('"')
-        if "filename" in params:
+        if "filename*" in params:  # RFC 5987, as Django reads it: UTF-8''percent-encoded
+            files[name] = (unquote(params["filename*"].split("''", 1)[-1]), data)
+        elif "filename" in params:
             files[name] = (params["filename"].strip('"'), data)
         else:
             fields[name] = data.decode()

@@ -387,6 +387,31 @@ def test_without_a_camera_database_eyes_come_from_file_names(stub, make_processo
     assert (files["IMG_OS.jpg"][0], files["PHOTOS_OD.jpg"][0]) == ("left", "right")
 
 
+def test_without_a_camera_database_an_accented_name_is_held_back_not_read_as_right(
+    stub, make_processor, watch_dir
+):
+    folder = watch_dir / SUBJECT
+    folder.mkdir()
+    (folder / "Rétine_OS.jpg").write_bytes(b"\xff\xd8\xff" + b"l" * 50)
+    (folder / "Rétine_OD.jpg").write_bytes(b"\xff\xd8\xff" + b"r" * 50)
+    (folder / "Rétine_gauche.jpg").write_bytes(b"\xff\xd8\xff" + b"g" * 50)
+    (folder / "report.html").write_text("<html></html>")
+    stub.register(SUBJECT)
+    result = run(make_processor(stub, db_path=""))
+    assert result.outcome is Outcome.BLOCKED
+    assert (
+        "Rétine_gauche.jpg: no eye in the file name (and no camera database configured)"
+        in result.message
+    )
+    files = stub.session_of(SUBJECT).files
+    assert {name: t for name, (t, _) in files.items()} == {
+        "Rétine_OS.jpg": "left",
+        "Rétine_OD.jpg": "right",
+        "report.html": "report",
+    }
+    assert folder.is_dir()
+
+
 def test_a_file_arriving_at_the_last_moment_stops_the_archive(
     stub, camera, make_processor, watch_dir
 ):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .camera_db import SubjectRecord
 from .config import STATE_DIRNAME, Config
-from .eyes import LEFT, RIGHT, eye_from_filename, normalise_eye
+from .eyes import LEFT, RIGHT, eye_in_filename, normalise_eye
 
 PROCESSED, REJECTED = "processed", "rejected"
 RESERVED_FOLDERS = {PROCESSED, REJECTED, STATE_DIRNAME}
@@ -103,14 +103,14 @@ def _eye(path: Path, record: SubjectRecord, config: Config) -> tuple[str | None,
     eye = normalise_eye(raw)
     if eye:
         return eye, "camera database", ""
-    eye = eye_from_filename(path.name, config.eye_pattern)
+    eye, why = eye_in_filename(path.name, config.eye_pattern)
     if eye:
         return eye, "file name", ""
     if raw is not None:
         return None, "", f"the camera database says eye {raw!r}, which is not a known spelling"
     if config.db_path is None:
-        return None, "", "no eye in the file name (and no camera database configured)"
-    return None, "", "no row in the camera database and no eye in the file name"
+        return None, "", f"{why} (and no camera database configured)"
+    return None, "", f"no row in the camera database and {why}"
 
 
 def plan_examination(files: list[Path], record: SubjectRecord, config: Config) -> Plan:
