@@ -15,6 +15,7 @@ from fundus_watchdog.config import (
     read_config_file,
     sample_config,
 )
+from fundus_watchdog.eyes import DEFAULT_EYE_FILENAME_REGEX, eye_from_filename
 
 DOCUMENT_EXAMPLE = {
     "watch_dir": "C:\\RetCamOutput",
@@ -239,3 +240,17 @@ def test_load_config_combines_file_environment_and_flags(tmp_path):
 
 def test_every_option_is_a_config_field():
     assert [o.key for o in OPTIONS] == config_fields()
+
+
+def test_a_config_written_with_an_earlier_default_eye_pattern_gets_the_unicode_correct_one():
+    earlier = r"(?i)(?<![a-z])(?P<eye>left|right|od|os|le|re|l|r)(?![a-z])"  # older --create-config
+    config, warnings = build_config({**REQUIRED, "eye_filename_regex": earlier}, environ={})
+    assert config.eye_filename_regex == DEFAULT_EYE_FILENAME_REGEX
+    assert eye_from_filename("Rétine_gauche.jpg", config.eye_pattern) is None
+    assert any("earlier version's default" in w for w in warnings)
+
+
+def test_a_site_specific_eye_pattern_is_kept():
+    custom = r"_(?P<eye>[LR])\d+$"
+    config, warnings = build_config({**REQUIRED, "eye_filename_regex": custom}, environ={})
+    assert config.eye_filename_regex == custom and warnings == []

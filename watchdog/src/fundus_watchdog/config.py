@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .eyes import DEFAULT_EYE_FILENAME_REGEX
+from .eyes import DEFAULT_EYE_FILENAME_REGEX, PREVIOUS_EYE_FILENAME_REGEXES
 
 CONFIG_FILENAME = "camera_config.json"
 TOKEN_ENV = "FUNDUS_CAMERA_WATCHDOG_TOKEN"
@@ -257,6 +257,12 @@ def build_config(file_values: dict | None = None, flags: dict | None = None, env
     if environ.get(TOKEN_ENV):
         merged["token"] = environ[TOKEN_ENV]
     merged.update({k: v for k, v in (flags or {}).items() if v is not None})
+    if merged["eye_filename_regex"] in PREVIOUS_EYE_FILENAME_REGEXES:
+        merged["eye_filename_regex"] = DEFAULT_EYE_FILENAME_REGEX
+        warnings.append(
+            "eye_filename_regex is an earlier version's default, which misread accented names"
+            " (Rétine_gauche.jpg as right): the current default is used; delete that line"
+        )
 
     problems = []
     values = {o.key: _coerce(o, merged[o.key], problems) for o in OPTIONS}

@@ -18,6 +18,12 @@ _SPELLINGS = {
 # Combining marks next to a match are refused in code (eye_in_filename): Python's \w has no \p{M}.
 DEFAULT_EYE_FILENAME_REGEX = r"(?<![^\W_])(?P<eye>(?ai:left|right|od|os|ou|le|re|l|r))(?![^\W_])"
 
+# Defaults of earlier versions, which `--create-config` wrote into config files: a file that still
+# carries one gets the current default (the old one read `Rétine_gauche.jpg` as right).
+PREVIOUS_EYE_FILENAME_REGEXES = {
+    r"(?i)(?<![a-z])(?P<eye>left|right|od|os|le|re|l|r)(?![a-z])",
+}
+
 
 def normalise_eye(value) -> str | None:
     """'left', 'right', or None for anything else. Case- and space-insensitive: ' os ' is left."""
