@@ -8,13 +8,14 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from fundushub.lib import data_dir
 from fundushub.lib.client_ip import parse_networks
 from fundushub.lib.env import env_bool, env_int, env_list
 from fundushub.lib.secret import read_or_create_key
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(os.environ.get("FUNDUSHUB_DATA_DIR", "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Private to the user we run as (umask 077, the folder 0700, its files 0600): it holds patients' images.
+DATA_DIR = data_dir.prepare(Path(os.environ.get("FUNDUSHUB_DATA_DIR", "var")).resolve())
 MEDIA_ROOT = DATA_DIR / "media"
 STAGING_DIR = MEDIA_ROOT / "staging"
 STAGING_DIR.mkdir(parents=True, exist_ok=True)
@@ -155,6 +156,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploads stream to files beside the media root, so storing one is a rename, never a copy.
 FILE_UPLOAD_TEMP_DIR = str(STAGING_DIR)
+# Django's storage would chmod what it saves to 0644 whatever the umask: keep stored files private.
+FILE_UPLOAD_PERMISSIONS = data_dir.PRIVATE_FILE
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = data_dir.PRIVATE_DIR
 # Over-cap files are rejected visibly by the upload handler, so Django's own cap only stops abuse.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 10_000)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
