@@ -77,6 +77,11 @@ def test_a_job_nobody_has_started_has_a_gray_queued_badge(client, world):
     assert "0 of 2 files processed" in body
 
 
+def test_a_job_of_one_file_says_file_not_files(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    assert "0 of 1 file processed" in page(client, world.alice, job.id)
+
+
 def test_a_job_half_way_through_has_a_blue_processing_badge_and_a_half_full_bar(client, world):
     job = upload(client, world, ("notes.jpg", TEXT), ("a.jpg", fundus_jpeg(1)))
     body = page(client, world.alice, job.id)

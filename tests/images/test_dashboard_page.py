@@ -658,3 +658,72 @@ def test_each_top_entry_links_to_the_dashboard_narrowed_to_it(client, world):
         "Not set": "?source=direct&disease=none",
     }
     assert len(card_ids(get(client, hrefs["Not set"]))) == 1
+
+
+# Words and addresses (issue 11, C22) -----------------------------------------------------
+
+
+def test_it_is_called_images_because_it_holds_camera_images_too(client, world):
+    rows(world, 1)
+    client.force_login(world.alice)
+    text = get(client).content.decode()
+    assert "<title>Images · Fundus Hub</title>" in text and "<h1>Images</h1>" in text
+    assert "Direct Upload Dashboard" not in text and "Total uploads" not in text
+    assert re.search(r'<h2>Images</h2>\s*<p class="kpi-number" id="kpi-total">1</p>', text)
+
+
+def test_it_says_one_kind_and_two_kinds(client, world):
+    rows(world, 1, camera=world.topcon, disease=world.dr)
+    rows(world, 1, camera=world.canon, disease=world.dr)
+    client.force_login(world.alice)
+    text = get(client).content.decode()
+    distinct = dict(
+        re.findall(
+            r'<h2>(\w+) <span class="kpi-distinct">(\d+ <span class="kpi-kinds">\w+</span>)', text
+        )
+    )
+    assert distinct["Cameras"] == '2 <span class="kpi-kinds">kinds</span>'
+    assert distinct["Diseases"] == '1 <span class="kpi-kinds">kind</span>'
+
+
+def test_blank_filter_fields_are_sent_on_to_the_clean_address(client, world):
+    client.force_login(world.alice)
+    response = client.get(URL + f"?date_from=&hospital=&disease={world.dr.pk}&camera=+&per_page=24")
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}?disease={world.dr.pk}&per_page=24"
+    response = client.get(URL + "?date_from=&date_to=")
+    assert response.status_code == 302 and response["Location"] == URL
+
+
+def test_the_job_filter_shows_only_the_images_of_that_upload_job(client, world):
+    from fundushub.uploads.models import UploadItem, UploadJob
+
+    mine, other, duplicate_of = rows(world, 3)
+    job = UploadJob.objects.create(
+        user=world.alice,
+        hospital=world.st_lucia,
+        lab_unit=world.retina,
+        camera=world.topcon,
+        disease=world.dr,
+        area=world.left,
+    )
+    UploadItem.objects.create(job=job, position=0, filename="a.jpg", state="completed", image=mine)
+    UploadItem.objects.create(
+        job=job, position=1, filename="b.jpg", state="duplicate", image=duplicate_of
+    )
+    UploadItem.objects.create(job=job, position=2, filename="c.jpg", state="error")
+    client.force_login(world.alice)
+    response = get(client, f"?job={job.pk}")
+    assert set(card_ids(response)) == {str(mine.pk), str(duplicate_of.pk)}
+    assert kpi(response).total == 2
+    text = response.content.decode()
+    assert f'<input type="hidden" name="job" value="{job.pk}">' in text
+    assert 'href="?">Show every job\'s images</a>' in text
+
+
+def test_a_job_filter_that_is_not_a_job_id_is_named_and_ignored(client, world):
+    rows(world, 2)
+    client.force_login(world.alice)
+    response = get(client, "?job=nonsense")
+    assert len(card_ids(response)) == 2
+    assert "Upload job: “nonsense” is not valid" in response.content.decode()

@@ -6,6 +6,7 @@ lab units; a value naming another one is still applied, inside the user's scope,
 nothing from a hospital the user cannot see.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -18,6 +19,7 @@ from fundushub.accounts.models import User
 from fundushub.accounts.roles import sees_lab_unit_jobs
 from fundushub.catalog.models import Area, Camera, Disease, LabUnit
 from fundushub.images.models import GradingStatus, Image
+from fundushub.uploads.models import UploadItem
 
 NOT_SET = "none"  # camera/disease/area filter value for "not recorded"
 GRADING = {"ungraded", "pre_graded", "graded"}
@@ -36,6 +38,7 @@ FILTERS = (
     "uploader",
     "grading",
     "source",
+    "job",
 )
 LABELS = {
     "date_from": "Date from",
@@ -48,6 +51,7 @@ LABELS = {
     "uploader": "Uploader",
     "grading": "Pre-graded status",
     "source": "Source",
+    "job": "Upload job",
 }
 
 
@@ -161,13 +165,28 @@ PARSERS = {
     "uploader": _id,
     "grading": _choice(GRADING),
     "source": _choice(SOURCES),
+    "job": uuid.UUID,
 }
 HOW = {
     "date_from": "enter a date as YYYY-MM-DD",
     "date_to": "enter a date as YYYY-MM-DD",
     "grading": "choose ungraded, pre-graded or graded",
     "source": "choose direct or camera",
+    "job": "use the link on the upload's results page",
 }
+
+
+def without_empty(query) -> str | None:
+    """The query string without its empty parameters, or None when it has none: a form
+    submitted with blank fields is sent on to the clean address."""
+    if all(value.strip() for value in query.values()):
+        return None
+    clean = QueryDict(mutable=True)
+    for name, values in query.lists():
+        kept = [v for v in values if v.strip()]
+        if kept:
+            clean.setlist(name, kept)
+    return clean.urlencode()
 
 
 def parse_filters(user, query) -> Filters:
@@ -257,4 +276,8 @@ def filtered_images(user, filters: Filters):
         images = images.filter(grading_status=GradingStatus(v["grading"]))
     if "source" in v:
         images = images.filter(source=v["source"])
+    if "job" in v:
+        # A job's stored images and the ones its duplicates matched; still inside the scope.
+        in_job = UploadItem.objects.filter(job_id=v["job"], image__isnull=False)
+        images = images.filter(pk__in=in_job.values("image_id"))
     return images

@@ -1,8 +1,8 @@
-"""The Direct Upload Dashboard and its CSV export: parse the filters, scope, render."""
+"""The Images dashboard (every image, direct or camera) and its CSV export: parse the filters, scope, render."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from fundushub.accounts.roles import can_upload, sees_lab_unit_jobs
@@ -14,6 +14,9 @@ from fundushub.images import export, grid, kpis
 @require_GET
 def dashboard(request):
     user = request.user
+    clean = board.without_empty(request.GET)
+    if clean is not None:
+        return redirect(f"{request.path}?{clean}" if clean else request.path)
     filters = board.parse_filters(user, request.GET)
     options = board.options_for(user)
     images = board.filtered_images(user, filters)

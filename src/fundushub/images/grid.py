@@ -62,6 +62,7 @@ def links(filters, page, query=None) -> dict:
         "show_original": q(show=None, **here),
         "show_edited": q(show="edited", **here),
         "export": q(show=None, per_page=None),
+        "all_jobs": q(job=None),
     }
 
 

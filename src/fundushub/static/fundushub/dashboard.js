@@ -39,6 +39,22 @@
     });
   });
 
+  // Filters: blank fields are not sent, so the address holds only what narrows the images
+  // (the server sends a blank-laden address on to the clean one too).
+  var filterForm = document.getElementById("filter-form");
+  function named() {
+    return Array.prototype.filter.call(filterForm.elements, function (el) { return el.name; });
+  }
+  if (filterForm) {
+    filterForm.addEventListener("submit", function () {
+      named().forEach(function (el) { if (!el.value.trim()) el.disabled = true; });
+    });
+    // Coming back through the history: the fields disabled for the submit work again.
+    window.addEventListener("pageshow", function () {
+      named().forEach(function (el) { el.disabled = false; });
+    });
+  }
+
   if (!form) return;
   var boxes = Array.prototype.slice.call(form.querySelectorAll('input[type=checkbox][name=images]'));
   var all = document.getElementById("select-all");

@@ -19,7 +19,7 @@
     progress.setAttribute("aria-valuenow", job.percent);
     progress.querySelector(".bar").style.width = job.percent + "%";
     document.getElementById("progress-text").textContent =
-      job.processed + " of " + job.total + " files processed";
+      job.processed + " of " + job.total + (job.total === 1 ? " file" : " files") + " processed";
     var rows = job.items.map(function (item) {
       var tr = document.createElement("tr");
       [item.filename, null, item.detail].forEach(function (text, i) {

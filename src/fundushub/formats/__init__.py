@@ -1,0 +1,1 @@
+"""Date formats for LANGUAGE_CODE: the locale's formats take precedence over the settings."""
