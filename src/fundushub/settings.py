@@ -220,6 +220,12 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
+# One clinic format on every page and in the admin: ISO dates, 24-hour times, in TIME_ZONE.
+# The locale's own formats would win over these settings, so fundushub/formats repeats them.
+DATE_FORMAT = SHORT_DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
+FORMAT_MODULE_PATH = ["fundushub.formats"]
 
 LOGGING = {
     "version": 1,
