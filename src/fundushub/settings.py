@@ -68,7 +68,8 @@ ROOT_URLCONF = "fundushub.urls"
 WSGI_APPLICATION = "fundushub.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/direct/upload"
+# Without ?next=, each role lands on a page it may open (accounts.views.landing_url).
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 TEMPLATES = [
