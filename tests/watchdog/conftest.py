@@ -76,6 +76,14 @@ def newer_stub():
 
 
 @pytest.fixture
+def stub_1_4_0():
+    """edc-retinopathy 1.4.0: a newer server whose status answers for the newest register."""
+    server = StubCameraServer("newer", version="1.4.0").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def watch_dir(tmp_path):
     folder = tmp_path / "RetCamOutput"
     folder.mkdir()

@@ -3,8 +3,10 @@
 Two generations: "older" (session mode: subjects in a registry, demographics checked, resolve
 creates or reuses a session and answers `session_id` as an integer) and "newer" (register mode:
 sessions made beforehand by staff, resolve answers `eye_exam_register_id`, `no_eligible_session`
-when all are complete or contraindicated, `capture_datetime` required). Faults can be injected:
-status codes with Retry-After, hangs longer than the client's timeout, a server that is down.
+when all are complete or contraindicated, `capture_datetime` required). `version="1.4.0"` (newer
+only) is edc-retinopathy 1.4.0, whose status answers for the subject's newest register whatever
+register the request names. Faults can be injected: status codes with Retry-After, hangs longer
+than the client's timeout, a server that is down.
 """
 
 import hashlib
@@ -67,9 +69,11 @@ class Fault:
 
 
 class StubCameraServer:
-    def __init__(self, generation: str = "older", token: str = "test-token"):
+    def __init__(self, generation: str = "older", token: str = "test-token", version: str = ""):
         assert generation in ("older", "newer")
+        assert version in ("", "1.4.0") and (not version or generation == "newer")
         self.generation = generation
+        self.version = version
         self.token = token
         self.registry: dict[str, dict] = {}  # subject -> demographics (older/session mode)
         self.sessions: dict[str, StubSession] = {}
@@ -91,9 +95,13 @@ class StubCameraServer:
     def register(self, subject, initials="AB", sex="M", age=50):
         self.registry[subject] = {"initials": initials, "sex": sex, "age": age}
 
-    def add_register(self, subject, report_type="combined", contraindicated=False, complete=False):
+    def add_register(
+        self, subject, report_type="combined", contraindicated=False, complete=False, created=None
+    ):
         """Newer server: an exam register made by staff beforehand."""
         session = StubSession(str(uuid.uuid4()), subject, report_type, contraindicated)
+        if created is not None:
+            session.created = created
         if complete:
             session.files = {
                 "a.jpg": ("left", ""),
@@ -282,6 +290,9 @@ class StubCameraServer:
     def _status(self, subject, query):
         self.requests.append({"kind": "status", "subject": subject, "query": query})
         session = self._session_for(subject, query)
+        if self.version == "1.4.0":  # its bug: the newest register, whichever one was asked for
+            mine = [s for s in self.sessions.values() if s.subject == subject]
+            session = max(mine, key=lambda s: s.created) if mine else None
         if session is None:
             return 404, {"code": "no_session", "error": f"No session for {subject}."}, {}
         return (
@@ -336,11 +347,7 @@ class StubCameraServer:
         digest = hashlib.sha256(data).hexdigest()
         if name in session.files:
             if session.files[name][1] == digest:
-                return (
-                    200,
-                    {"id": name, "checksum": digest, "file_type": session.files[name][0]},
-                    {},
-                )
+                return 200, _record(session, name, session.files[name][0], digest), {}
             return (
                 409,
                 {"code": "filename_conflict", "error": f"{name} exists with other content."},
@@ -350,18 +357,19 @@ class StubCameraServer:
             return 400, {"code": "checksum_mismatch", "error": "Checksum mismatch."}, {}
         session.files[name] = (file_type, digest)
         self.created.append((str(session.id), name))
-        return (
-            201,
-            {
-                "id": name,
-                "session_id": str(session.id),
-                "eye_exam_register_id": str(session.id),
-                "file_type": file_type,
-                "original_filename": name,
-                "checksum": digest,
-            },
-            {},
-        )
+        return 201, _record(session, name, file_type, digest), {}
+
+
+def _record(session, name, file_type, digest):
+    """An upload's answer, 201 and 200 alike: the stored file's record."""
+    return {
+        "id": name,
+        "session_id": str(session.id),
+        "eye_exam_register_id": str(session.id),
+        "file_type": file_type,
+        "original_filename": name,
+        "checksum": digest,
+    }
 
 
 def _mismatches(known, sent):

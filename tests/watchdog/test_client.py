@@ -141,6 +141,22 @@ def test_status_reports_completeness(newer_stub, make_api, jpeg):
     assert newer_stub.requests[-1]["query"]["eye_exam_register_id"] == [register.id]
 
 
+def test_status_says_which_register_it_describes_and_1_4_0_names_the_newest(
+    stub_1_4_0, make_api, jpeg
+):
+    older = stub_1_4_0.add_register(SUBJECT, created=1000.0)
+    newer = stub_1_4_0.add_register(SUBJECT, contraindicated=True, created=2000.0)
+    api = make_api(stub_1_4_0)
+    status_code, body = api.upload(
+        SUBJECT, "left", jpeg, session_id=older.id, checksum=sha256_of(jpeg)
+    )
+    assert status_code == 201 and body["eye_exam_register_id"] == older.id
+    status = api.status(SUBJECT, older.id)
+    assert status.session_id == newer.id and status.uploaded == []
+    assert status.describes_another_than(older.id)
+    assert not status.describes_another_than(newer.id.upper())  # ids compare case-blind
+
+
 def test_a_wrong_token_is_not_retried_and_says_so(stub, make_api, waits):
     api = make_api(stub)
     stub.token = "the server's token is another one"

@@ -6,7 +6,7 @@ import pytest
 
 from fundus_watchdog import examination as examination_module
 from fundus_watchdog.camera_db import CameraDb
-from fundus_watchdog.client import CameraApi
+from fundus_watchdog.client import CameraApi, sha256_of
 from fundus_watchdog.examination import Examinations, Outcome, recover_moves
 from fundus_watchdog.folders import candidate_files
 from fundus_watchdog.journal import Journal
@@ -363,6 +363,62 @@ def test_everything_sent_but_incomplete_on_the_server_keeps_the_folder(
     assert result.outcome is Outcome.FAILED
     assert "the server says the examination is incomplete (missing: report)" in result.message
     assert (watch_dir / SUBJECT).is_dir()
+
+
+def two_registers(server):
+    """The subject's older register is open; a newer one is contraindicated, so resolve (and
+    every upload) uses the older one, while 1.4.0's status describes the newer one."""
+    older = server.add_register(SUBJECT, created=1000.0)
+    newer = server.add_register(SUBJECT, contraindicated=True, created=2000.0)
+    return older, newer
+
+
+def test_on_edc_retinopathy_1_4_0_a_subject_with_two_registers_is_archived_from_the_upload_answers(
+    stub_1_4_0, camera, make_processor, watch_dir, caplog
+):
+    older, newer = two_registers(stub_1_4_0)
+    camera.examination(SUBJECT)
+    caplog.set_level(logging.INFO, "fundus_watchdog")
+    result = run(make_processor(stub_1_4_0))
+    assert result.outcome is Outcome.ARCHIVED, result.message
+    assert older.complete() and newer.files == {}
+    assert len(processed(watch_dir)) == 1
+    assert (
+        f"every file was acknowledged in register {older.id} with a matching checksum, so it is"
+        f" complete there; the server's status described register {newer.id} instead"
+    ) in caplog.text
+
+
+def test_on_1_4_0_a_file_whose_answer_did_not_confirm_it_keeps_the_folder_and_says_why(
+    stub_1_4_0, camera, make_processor, watch_dir
+):
+    older, newer = two_registers(stub_1_4_0)
+    camera.examination(SUBJECT)
+    stub_1_4_0.fail("/left/", status=201, body={"id": "x"}, after_store=True)  # no ids, no checksum
+    result = run(make_processor(stub_1_4_0))
+    assert result.outcome is Outcome.FAILED
+    assert (
+        f"the server's status describes another examination (register {newer.id}, not"
+        f" {older.id} where the files went)" in result.message
+    )
+    assert "incomplete (missing" not in result.message  # not blamed on the report type
+    assert (watch_dir / SUBJECT).is_dir()
+
+
+def test_on_1_4_0_another_registers_list_never_proves_a_file_in_doubt_arrived(
+    stub_1_4_0, camera, make_processor, watch_dir
+):
+    older, newer = two_registers(stub_1_4_0)
+    newer.files = {"elsewhere.jpg": ("left", "")}  # the newest register already has a left image
+    exam = camera.examination(SUBJECT)
+    processor = make_processor(stub_1_4_0)
+    left = exam.files[0].name
+    processor.journal.start_session(SUBJECT, SUBJECT, older.id, [])
+    processor.journal.mark_file(  # killed after "sending", before the POST went out
+        SUBJECT, left, sha256_of(watch_dir / SUBJECT / left), "left", older.id, "sending"
+    )
+    assert run(processor).outcome is Outcome.ARCHIVED
+    assert older.files[left][0] == "left"
 
 
 def test_a_session_gone_from_the_server_is_resolved_again(stub, camera, make_processor):

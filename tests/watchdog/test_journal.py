@@ -1,3 +1,5 @@
+import sqlite3
+
 from fundus_watchdog.journal import Journal
 
 
@@ -59,4 +61,21 @@ def test_a_finished_move_closes_the_entry_and_keeps_history(tmp_path):
     (folder, subject, session, outcome, path, files, _) = journal.history()[0]
     assert (folder, subject, session, outcome, files) == ("f", "s", "7", "processed", 1)
     assert path.endswith("s_20260101_000000")
+    journal.close()
+
+
+def test_a_journal_from_before_upload_acknowledgements_opens_and_keeps_its_files(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(  # the files table as earlier versions created it
+        "CREATE TABLE files (folder TEXT NOT NULL, filename TEXT NOT NULL, checksum TEXT NOT NULL,"
+        " file_type TEXT NOT NULL, session_id TEXT NOT NULL, state TEXT NOT NULL, code TEXT,"
+        " message TEXT, updated REAL NOT NULL, PRIMARY KEY (folder, filename));"
+        " INSERT INTO files VALUES ('f', 'a.jpg', 'ab', 'left', '7', 'uploaded', NULL, NULL, 0);"
+    )
+    conn.close()
+    journal = Journal(path)
+    assert journal.file("f", "a.jpg").acknowledged is None
+    journal.mark_file("f", "b.jpg", "cd", "right", "7", "uploaded", acknowledged="7")
+    assert journal.file("f", "b.jpg").acknowledged == "7"
     journal.close()

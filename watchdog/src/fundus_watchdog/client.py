@@ -47,6 +47,12 @@ class Status:
     uploaded: list[str]
     missing: list[str]
     report_type: str | None
+    session_id: str | None = None  # the session/register the answer describes, if it says
+
+    def describes_another_than(self, session_id: str) -> bool:
+        """The answer names a session other than `session_id` (edc-retinopathy 1.4.0 answers for
+        a subject's newest register, whichever one the request names)."""
+        return self.session_id is not None and not same_session(self.session_id, session_id)
 
 
 def sha256_of(path: Path, block: int = 1024 * 1024) -> str:
@@ -61,6 +67,17 @@ def sha256_of(path: Path, block: int = 1024 * 1024) -> str:
 def capture_datetime(path: Path) -> str:
     """When the camera wrote the file (its modification time), ISO-8601 with the local offset."""
     return datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+
+
+def same_session(a, b) -> bool:
+    """Ids as either server writes them: integers or UUID strings, in any case."""
+    return a is not None and b is not None and str(a).strip().lower() == str(b).strip().lower()
+
+
+def answered_session(body: dict) -> str | None:
+    """The session id an answer names, under either generation's key."""
+    value = body.get("eye_exam_register_id", body.get("session_id"))
+    return None if value in (None, "") else str(value)
 
 
 def session_params(session_id: str | None) -> dict:
@@ -231,6 +248,7 @@ class CameraApi:
             uploaded=sorted(body.get("uploaded") or []),
             missing=sorted(body.get("missing") or []),
             report_type=body.get("report_type"),
+            session_id=answered_session(body),
         )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .archive import archive_name, move_folder, unique_target
 from .camera_db import CameraDb, CameraDbError
-from .client import CameraApi, sha256_of
+from .client import CameraApi, answered_session, same_session, sha256_of
 from .config import Config
 from .errors import ApiError, Stopped, advice
 from .folders import (
@@ -105,7 +105,9 @@ class Examinations:
         self, folder: Path, subject: str, plan: Plan, demographics: dict, files: list[Path]
     ) -> Result:
         session_id, baseline, server_has = self._session(folder, subject, demographics)
-        refused = self._upload_all(folder, subject, plan, session_id, baseline, server_has)
+        refused, checksums = self._upload_all(
+            folder, subject, plan, session_id, baseline, server_has
+        )
         status = self.api.status(subject, session_id)
         log.debug(
             "subject %s session %s: server has %s, missing %s",
@@ -123,7 +125,24 @@ class Examinations:
                 f"subject {subject}: the folder stays until these files are fixed"
                 f" or removed: {'; '.join(problems)}",
             )
-        if not status.complete:
+        why = f"complete on the server (session {session_id})"
+        if not status.complete and status.describes_another_than(session_id):
+            if not self._acknowledged(folder, plan, session_id, checksums):
+                return Result(
+                    Outcome.FAILED,
+                    f"subject {subject}: everything is sent, but the server's status describes"
+                    f" another examination (register {status.session_id}, not {session_id} where"
+                    " the files went) and not every upload answer confirmed the file; retrying",
+                )
+            # edc-retinopathy 1.4.0 answers status for the subject's newest register: the upload
+            # answers, which named our register and echoed each checksum, are the evidence.
+            why = (
+                f"every file was acknowledged in register {session_id} with a matching checksum,"
+                f" so it is complete there; the server's status described register"
+                f" {status.session_id} instead (edc-retinopathy 1.4.0 answers status for a"
+                " subject's newest register)"
+            )
+        elif not status.complete:
             return Result(
                 Outcome.FAILED,
                 f"subject {subject}: everything is sent but the server says the"
@@ -131,9 +150,22 @@ class Examinations:
             )
         if set(candidate_files(folder)) != set(files):
             return Result(Outcome.WAITING, f"subject {subject}: new files arrived; looking again")
-        return self._move(
-            folder, subject, PROCESSED, f"complete on the server (session {session_id})"
-        )
+        return self._move(folder, subject, PROCESSED, why)
+
+    def _acknowledged(self, folder: Path, plan: Plan, session_id: str, checksums: dict) -> bool:
+        """Every file of the examination was answered by the server naming `session_id` and
+        echoing the file's current checksum."""
+        for planned in plan.uploads:
+            entry = self.journal.file(folder.name, planned.path.name)
+            if not (
+                entry
+                and entry.state == "uploaded"
+                and entry.session_id == session_id
+                and entry.checksum == checksums.get(planned.path.name)
+                and same_session(entry.acknowledged, session_id)
+            ):
+                return False
+        return bool(plan.uploads)
 
     def _session(self, folder: Path, subject: str, demographics: dict):
         """(session id, what the server had when it gave us the session, what it has now)."""
@@ -141,6 +173,9 @@ class Examinations:
         if entry and entry.session_id:
             try:
                 status = self.api.status(subject, entry.session_id)
+                if status.describes_another_than(entry.session_id):
+                    # Its list is another register's: it proves nothing about ours.
+                    return entry.session_id, entry.baseline, []
                 return entry.session_id, entry.baseline, status.uploaded
             except ApiError as exc:
                 if exc.code != "no_session":
@@ -170,11 +205,12 @@ class Examinations:
 
     def _upload_all(
         self, folder, subject, plan: Plan, session_id, baseline, server_has
-    ) -> list[str]:
-        """Send every file not yet confirmed; the refusals, as "name: why" lines."""
-        refused, pending = [], []
+    ) -> tuple[list[str], dict]:
+        """Send every file not yet confirmed; (the refusals as "name: why" lines, the checksum
+        of each file by name)."""
+        refused, pending, checksums = [], [], {}
         for planned in plan.uploads:
-            checksum = sha256_of(planned.path)
+            checksum = checksums[planned.path.name] = sha256_of(planned.path)
             entry = self.journal.file(folder.name, planned.path.name)
             if entry and entry.checksum == checksum and entry.session_id == session_id:
                 if entry.state == "uploaded":
@@ -205,15 +241,23 @@ class Examinations:
             why = self._upload_one(folder, subject, planned, checksum, session_id, proven)
             if why:
                 refused.append(f"{planned.path.name}: {why}")
-        return refused
+        return refused, checksums
 
     def _upload_one(self, folder, subject, planned, checksum, session_id, proven) -> str | None:
         """Send one file, journalled before and after; None, or why the server refused it."""
         name, file_type = planned.path.name, planned.file_type
 
-        def mark(state, code=None, message=None):
+        def mark(state, code=None, message=None, acknowledged=None):
             self.journal.mark_file(
-                folder.name, name, checksum, file_type, session_id, state, code, message
+                folder.name,
+                name,
+                checksum,
+                file_type,
+                session_id,
+                state,
+                code,
+                message,
+                acknowledged,
             )
 
         if proven:
@@ -243,7 +287,9 @@ class Examinations:
             mark("refused", "checksum", why)
             log.error("subject %s: %s: %s", subject, name, why)
             return why
-        mark("uploaded")
+        # The answer's own word that these bytes are in this session (1.4.0's status may not say).
+        echoed = answered_session(body) if body.get("checksum") else None
+        mark("uploaded", acknowledged=echoed)
         if code == 201:
             eye = f", eye from {planned.source}" if planned.source else ""
             log.info("subject %s: uploaded %s as %s%s", subject, name, file_type, eye)

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS files (
     code TEXT,
     message TEXT,
     updated REAL NOT NULL,
+    acknowledged TEXT,         -- the session the server's upload answer named, with our checksum
     PRIMARY KEY (folder, filename)
 );
 CREATE TABLE IF NOT EXISTS history (
@@ -77,6 +78,7 @@ class FileEntry:
     state: str
     code: str | None
     message: str | None
+    acknowledged: str | None = None
 
 
 class Journal:
@@ -96,6 +98,9 @@ class Journal:
             # step under the shared lock, which serialised all upload workers on the disk.
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(files)")}
+            if "acknowledged" not in columns:  # a journal from before this column
+                self._conn.execute("ALTER TABLE files ADD COLUMN acknowledged TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -210,7 +215,8 @@ class Journal:
 
     def file(self, folder: str, filename: str) -> FileEntry | None:
         rows = self._rows(
-            "SELECT filename, checksum, file_type, session_id, state, code, message FROM files"
+            "SELECT filename, checksum, file_type, session_id, state, code, message, acknowledged"
+            " FROM files"
             " WHERE folder = ? AND filename = ?",
             (folder, filename),
         )
@@ -218,22 +224,44 @@ class Journal:
 
     def files(self, folder: str) -> list[FileEntry]:
         rows = self._rows(
-            "SELECT filename, checksum, file_type, session_id, state, code, message FROM files"
+            "SELECT filename, checksum, file_type, session_id, state, code, message, acknowledged"
+            " FROM files"
             " WHERE folder = ? ORDER BY filename",
             (folder,),
         )
         return [FileEntry(*r) for r in rows]
 
     def mark_file(
-        self, folder, filename, checksum, file_type, session_id, state, code=None, message=None
+        self,
+        folder,
+        filename,
+        checksum,
+        file_type,
+        session_id,
+        state,
+        code=None,
+        message=None,
+        acknowledged=None,
     ):
         self._write(
-            "INSERT INTO files (folder, filename, checksum, file_type, session_id, state, code, message, updated)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO files (folder, filename, checksum, file_type, session_id, state, code, message, updated,"
+            " acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (folder, filename) DO UPDATE SET checksum = excluded.checksum,"
             " file_type = excluded.file_type, session_id = excluded.session_id, state = excluded.state,"
-            " code = excluded.code, message = excluded.message, updated = excluded.updated",
-            (folder, filename, checksum, file_type, session_id, state, code, message, time.time()),
+            " code = excluded.code, message = excluded.message, updated = excluded.updated,"
+            " acknowledged = excluded.acknowledged",
+            (
+                folder,
+                filename,
+                checksum,
+                file_type,
+                session_id,
+                state,
+                code,
+                message,
+                time.time(),
+                acknowledged,
+            ),
         )
 
 
