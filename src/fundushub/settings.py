@@ -3,6 +3,7 @@
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "fundushub.accounts",
     "fundushub.catalog",
     "fundushub.audit",
@@ -64,11 +66,35 @@ MIDDLEWARE = [
     # Gives require_http_methods' empty 405 the site's error page (JSON under /api/).
     "fundushub.errors.method_not_allowed_page",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a refused sign-in into the lockout page (accounts.logins).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fundushub.urls"
 WSGI_APPLICATION = "fundushub.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# Axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): a username, or an address, with this many failed sign-ins
+# within the cool-off is locked out for the cool-off; each refused attempt restarts it.
+AXES_FAILURE_LIMIT = max(1, env_int("FUNDUSHUB_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=max(1, env_int("FUNDUSHUB_LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "fundushub.lib.client_ip.client_ip"  # as the audit log takes it
+AXES_LOCKOUT_CALLABLE = "fundushub.accounts.logins.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a success elsewhere must not wipe the count against a username
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": max(8, env_int("FUNDUSHUB_PASSWORD_MIN_LENGTH", 10))},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 LOGIN_URL = "/accounts/login/"
 # Without ?next=, each role lands on a page it may open (accounts.views.landing_url).
 LOGIN_REDIRECT_URL = "home"
