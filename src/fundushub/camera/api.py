@@ -172,14 +172,17 @@ def upload(request, subject_identifier, file_type):
     limit = settings.CAMERA_MAX_UPLOAD_MB
     if _content_length(request) > limit * MB + 64 * 1024:
         return _too_large()  # refused before a byte of the body is read
-    request._request.upload_handlers = [StagingUploadHandler(request._request, limit, 1)]
-    received = request.FILES.getlist("file")
-    staged = received[0] if received else None
+    handler = StagingUploadHandler(request._request, limit, 1)
+    request._request.upload_handlers = [handler]
     try:
-        return _store_upload(request, subject_identifier, file_type, staged)
+        received = request.FILES.getlist("file")
+        if len(received) > 1:
+            return field_errors({"file": ["Send one file per request."]})
+        return _store_upload(
+            request, subject_identifier, file_type, received[0] if received else None
+        )
     finally:
-        for f in request.FILES.values():
-            f.discard()
+        handler.discard_unkept()  # whatever was staged and not stored, however the request ended
 
 
 def _store_upload(request, subject_identifier, file_type, staged):

@@ -4,6 +4,11 @@ Nothing is held in memory beyond one chunk and the hashing backlog (see digests.
 the size limit stops being written the moment it crosses the limit, and files beyond the
 per-upload cap are not written at all; both are still reported, so the job can show every file
 the user sent.
+
+A request that fails keeps nothing: the handler remembers every file it staged, and
+discard_unkept() removes all but those handed to a job, whatever way the request ended (a refusal,
+a parser error half-way through the body, an exception). A gate may refuse the request before the
+first file is staged (the upload form's CSRF token, which the form sends before its files).
 """
 
 import os
@@ -12,7 +17,9 @@ import uuid
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import QueryDict
+from django.http.multipartparser import MultiPartParser
 
 from fundushub.images import blobs
 from fundushub.images.digests import Digests
@@ -33,6 +40,7 @@ class StagedFile:
         self.sha256 = ""
         self.mime = ""
         self.head = b""  # the first bytes, for content checks beyond the MIME sniff
+        self.kept = False  # handed on (to a job, or moved into place): not the request's to remove
 
     def discard(self) -> None:
         if self.staged_key:
@@ -64,9 +72,41 @@ class StagingUploadHandler(FileUploadHandler):
         self.max_bytes = max_file_size_mb * 1024 * 1024
         self.max_files = max_files
         self.files_seen = 0
+        self.staged: list[StagedFile] = []  # everything this request staged, for discard_unkept
+        self.gate = None
+        self.refusal = None
+
+    def parse(self, gate=None):
+        """Parse the request's multipart body through this handler: (fields, files).
+
+        gate(fields received so far) runs once, before the first file would be staged; a response
+        it returns refuses the request: parsing stops there and self.refusal holds the answer.
+        """
+        request = self.request
+        parser = MultiPartParser(request.META, request, [self], request.encoding)
+        if gate:
+            # Django keeps the fields parsed so far on the parser; the form sends its token first.
+            self.gate = lambda: gate(getattr(parser, "_post", None) or QueryDict())
+        fields, files = parser.parse()
+        if self.gate is not None:  # no file came: the gate decides on the whole form
+            self.refusal, self.gate = self.gate(), None
+        return fields, files
+
+    def discard_unkept(self) -> None:
+        """Remove what this request staged and did not hand on: the part being written too."""
+        if getattr(self, "file", None) is not None:  # (no "file" yet: Django's parser checks)
+            self._drop_file()
+        for staged in self.staged:
+            if not staged.kept:
+                staged.discard()
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
+        if self.gate is not None:
+            gate, self.gate = self.gate, None
+            self.refusal = gate()
+            if self.refusal is not None:
+                raise StopUpload(connection_reset=True)  # read no further
         self.files_seen += 1
         self.received = 0
         self.head = b""
@@ -96,6 +136,7 @@ class StagingUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         staged = StagedFile(clean_filename(self.file_name), self.received, rejection=self.rejection)
+        self.staged.append(staged)
         if self.file is None:
             return staged
         if self.received == 0:

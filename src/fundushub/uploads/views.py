@@ -1,18 +1,23 @@
 """Direct-upload pages: the form, live progress, results and recent jobs."""
 
 import json
+import logging
+from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db.models import Count, Max, Q
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fundushub.accounts.roles import can_upload
 from fundushub.images.streaming import StagingUploadHandler
+from fundushub.lib.csrf import csrf_refusal
 from fundushub.uploads.choices import clean_choices, options_for
 from fundushub.uploads.jobs import create_job
 from fundushub.uploads.limits import current_limits
@@ -21,7 +26,9 @@ from fundushub.uploads.scope import visible_jobs
 from fundushub.uploads.summary import job_summary
 
 NO_SELECTED_FILE = "No selected file"
+UNREADABLE = "The upload could not be read (malformed or cut off); nothing was stored. Try again."
 RECENT_JOBS = 100
+log = logging.getLogger(__name__)
 
 
 def _wants_json(request) -> bool:
@@ -58,7 +65,7 @@ def _refuse(request, error, status=400):
     return render(request, "uploads/upload.html", _form_context(request, error), status=status)
 
 
-@csrf_exempt
+@csrf_exempt  # checked below, before the first byte is staged (CsrfViewMiddleware stages all)
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
@@ -66,23 +73,36 @@ def upload(request):
         raise PermissionDenied
     if request.method == "GET":
         return render(request, "uploads/upload.html", _form_context(request))
-    # The handler must be in place before anything reads the body, hence the CSRF check inside.
     limits = current_limits()
-    request.upload_handlers = [
-        StagingUploadHandler(request, limits.max_file_size_mb, limits.max_files)
-    ]
-    return _receive(request)
+    handler = StagingUploadHandler(request, limits.max_file_size_mb, limits.max_files)
+    try:
+        return _receive(request, handler)
+    finally:
+        handler.discard_unkept()  # a refused or failed request keeps none of its bytes
 
 
-@csrf_protect
-def _receive(request):
-    files = request.FILES.getlist("files")
-    choices, error = clean_choices(request.user, request.POST)
+def _receive(request, handler):
+    if settings.CSRF_HEADER_NAME in request.META:  # the page's header: checked before the body
+        refusal = csrf_refusal(request)
+        gate = None
+    else:  # a plain form's token, which it sends before its files
+        refusal, gate = None, partial(csrf_refusal, request)
+    if refusal:
+        return refusal
+    try:
+        fields, received = handler.parse(gate)
+    except (MultiPartParserError, SuspiciousOperation, UnreadablePostError) as e:
+        log.warning("Upload by %s could not be read: %s", request.user, e)
+        return _refuse(request, UNREADABLE)
+    if handler.refusal:
+        return handler.refusal
+    files = received.getlist("files")
+    choices, error = clean_choices(request.user, fields)
     if error or not files:
-        for f in files:
-            f.discard()
         return _refuse(request, error or NO_SELECTED_FILE)
-    job = create_job(request, choices, files, _rejected_in_browser(request.POST.get("rejected")))
+    job = create_job(request, choices, files, _rejected_in_browser(fields.get("rejected")))
+    for f in files:
+        f.kept = True  # the job's now (its rejected files were discarded by create_job)
     url = reverse("upload-processing", args=[job.id])
     if _wants_json(request):
         return JsonResponse({"job_id": str(job.id), "processing_url": url}, status=201)
