@@ -15,11 +15,13 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+from requests.exceptions import ChunkedEncodingError
 
 from . import __version__
 from .errors import ApiError, Stopped
 from .multipart import MultipartFile
 from .paths import long_path
+from .unreachable import explain
 
 log = logging.getLogger(__name__)
 
@@ -168,14 +170,16 @@ class CameraApi:
                     headers=headers,
                     timeout=self.timeout,
                 )
-            except requests.Timeout as exc:
-                error = ApiError(f"no answer within {self.timeout:g} s", url=url)
-                error.__cause__ = exc
-            except requests.ConnectionError as exc:
-                error = ApiError(f"cannot connect: {_short(exc)}", url=url)
-                error.__cause__ = exc
             except requests.RequestException as exc:
-                raise ApiError(f"request failed: {_short(exc)}", status=0, url=url) from exc
+                # Said plainly (refused, timed out, DNS, TLS...), never requests' own wording.
+                reason, hint = explain(exc, self.timeout)
+                retry = isinstance(
+                    exc, (requests.ConnectionError, requests.Timeout, ChunkedEncodingError)
+                )
+                error = ApiError(reason, status=None if retry else 0, url=url, hint=hint)
+                error.__cause__ = exc
+                if not retry:
+                    raise error from exc
             else:
                 if response.status_code in ok:
                     return response
@@ -258,8 +262,3 @@ def _json(response: requests.Response) -> dict:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 160 else text[:157] + "..."

@@ -8,6 +8,7 @@ transient ones are retried with backoff, permanent per-file ones are never retri
 
 import email.utils
 import time
+from urllib.parse import urlsplit
 
 PERMANENT_FILE_CODES = {
     "filename_conflict",
@@ -23,14 +24,19 @@ class Stopped(Exception):
 
 
 class ApiError(Exception):
-    def __init__(self, message, *, status=None, code=None, errors=None, retry_after=None, url=""):
+    def __init__(
+        self, message, *, status=None, code=None, errors=None, retry_after=None, url="", hint=""
+    ):
         super().__init__(message)
         self.message = message
-        self.status = status  # None: no HTTP answer at all (timeout, refused connection, DNS)
+        # None: no HTTP answer at all (timeout, refused connection, DNS); 0: the request could
+        # not even be made (an invalid URL); then `message` says why and `hint` what to check.
+        self.status = status
         self.code = code
         self.errors = errors
         self.retry_after = retry_after
         self.url = url
+        self.hint = hint
 
     @property
     def transient(self) -> bool:
@@ -44,8 +50,14 @@ class ApiError(Exception):
         return self.status == 400 and self.code is None  # field errors, e.g. an empty file
 
     def __str__(self):
-        where = f"HTTP {self.status}" if self.status else "no answer"
-        return f"{self.message} ({where}{', ' + self.code if self.code else ''})"
+        if not self.status:
+            return f"cannot reach the server at {self.server}: {self.message}"
+        return f"{self.message} (HTTP {self.status}{', ' + self.code if self.code else ''})"
+
+    @property
+    def server(self) -> str:
+        parts = urlsplit(self.url or "")
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "its address"
 
     @classmethod
     def from_response(cls, response) -> "ApiError":
@@ -102,10 +114,9 @@ def parse_retry_after(value, now=None) -> float | None:
 def advice(error: ApiError, subject: str, api_url: str) -> str:
     """One sentence an operator can act on (the README lists the same messages)."""
     code, status = error.code, error.status
-    if status is None:
-        return (
-            f"cannot reach the server at {api_url} ({error.message}); check the network and api_url"
-        )
+    if not status:
+        hint = error.hint or "check the network and api_url"
+        return f"cannot reach the server at {api_url}: {error.message}; {hint}"
     if code == "unauthorized" or status == 401:
         return f"the server rejected the token ({error.message}); check token / {'FUNDUS_CAMERA_WATCHDOG_TOKEN'}"
     if status == 403:

@@ -22,7 +22,7 @@ from watchdog.observers import Observer
 from .camera_db import CameraDb
 from .client import CameraApi
 from .config import Config
-from .errors import ApiError
+from .errors import ApiError, advice
 from .examination import Examinations, Outcome, Result, recover_moves
 from .folders import candidate_files, subject_folder_of, subject_folders, subject_identifier
 from .journal import Journal
@@ -181,7 +181,7 @@ class Watchdog:
             self.api.ping(retries=1)
             log.info("server %s is reachable", c.api_url)
         except ApiError as exc:
-            log.warning("server %s: %s (the watchdog keeps trying)", c.api_url, exc)
+            log.warning("%s (the watchdog keeps trying)", advice(exc, "", c.api_url))
 
     # scheduling -----------------------------------------------------------------------------
 
