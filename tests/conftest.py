@@ -215,3 +215,17 @@ def start_worker(media_root, **extra_env) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+
+
+def worker_heartbeat(seconds_ago: float):
+    """A worker last seen `seconds_ago` (the row a running worker refreshes every few seconds)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fundushub.uploads.models import WorkerHeartbeat
+
+    seen = timezone.now() - timedelta(seconds=seconds_ago)
+    return WorkerHeartbeat.objects.create(
+        worker_id=f"w{seconds_ago}", host="h", pid=1, started_at=seen, seen_at=seen
+    )

@@ -138,6 +138,50 @@ def test_the_demo_serves_the_site_processes_an_upload_and_stops_cleanly_on_ctrl_
     assert not (tmp_path / "camera-demo").exists()
 
 
+def worker_pids(data_dir) -> set[int]:
+    """Pids of workers that beat in the last 30 s (the heartbeat rows the worker writes)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(data_dir / "fundushub.sqlite3", timeout=5) as db:
+            rows = db.execute(
+                "SELECT pid FROM uploads_workerheartbeat WHERE seen_at > datetime('now', '-30 seconds')"
+            ).fetchall()
+    except sqlite3.OperationalError:  # not migrated yet
+        return set()
+    return {pid for (pid,) in rows}
+
+
+def test_the_demo_starts_its_worker_again_when_it_is_killed(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [*FUNDUSHUB, "demo", "--port", str(port), "--no-camera", "--seed-images", "0"],
+        env=clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, proc)
+        for _ in range(150):
+            if first := worker_pids(tmp_path):
+                break
+            time.sleep(0.2)
+        assert len(first) == 1, "the demo's worker never beat"
+        os.kill(next(iter(first)), signal.SIGKILL)
+        restarted = set()
+        for _ in range(150):
+            if restarted := worker_pids(tmp_path) - first:
+                break
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert restarted, f"no new worker after the first was killed:\n{output}"
+    assert "The worker stopped (exit code -9)" in output
+    assert proc.returncode == 0 and "Traceback" not in output
+
+
 def signed_in(base: str, username: str, password: str) -> requests.Session:
     s = requests.Session()
     s.get(f"{base}/accounts/login/")

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fundushub.images.models import Image
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
-from tests.conftest import form_data, fundus_jpeg, fundus_png, run_worker
+from tests.conftest import form_data, fundus_jpeg, fundus_png, run_worker, worker_heartbeat
 
 TEXT = b"just some text, not an image\n"
 STATES = {"queued", "processing", "completed", "duplicate", "error"}
@@ -186,3 +186,32 @@ def test_anonymous_callers_get_a_401_in_json_not_a_login_page(client, world):
 def test_it_only_answers_get(client, world):
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
     assert client.post(url(job.id)).status_code == 405
+
+
+def test_a_waiting_job_says_so_when_no_worker_has_been_seen_for_a_while(client, world, settings):
+    settings.FUNDUSHUB_WORKER_STALE_SECONDS = 60
+    worker_heartbeat(seconds_ago=300)
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    body = status(client, job)
+    assert body["waiting_for_worker"] is True
+    assert body["worker_hint"] == "Waiting for a worker — ask your administrator"
+
+
+def test_a_job_with_no_worker_ever_started_says_so_too(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    assert status(client, job)["waiting_for_worker"] is True
+
+
+def test_there_is_no_worker_hint_while_a_worker_beats(client, world, settings):
+    settings.FUNDUSHUB_WORKER_STALE_SECONDS = 60
+    worker_heartbeat(seconds_ago=5)
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    body = status(client, job)
+    assert (body["waiting_for_worker"], body["worker_hint"]) == (False, "")
+
+
+def test_a_finished_job_needs_no_worker_and_has_no_hint(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    run_worker()
+    body = status(client, job)
+    assert body["finished"] and body["waiting_for_worker"] is False

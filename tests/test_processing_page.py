@@ -5,7 +5,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fundushub.accounts import roles
 from fundushub.uploads.models import UploadJob
-from tests.conftest import form_data, fundus_jpeg, fundus_png, make_user, run_worker
+from tests.conftest import (
+    form_data,
+    fundus_jpeg,
+    fundus_png,
+    make_user,
+    run_worker,
+    worker_heartbeat,
+)
 
 TEXT = b"just some text, not an image\n"
 
@@ -196,3 +203,23 @@ def test_anonymous_visitors_are_sent_to_log_in(client, world):
 def test_it_only_answers_get(client, world):
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
     assert client.post(url(job.id)).status_code == 405
+
+
+def worker_hint(body):
+    return re.search(r'<p class="alert alert-warning" id="worker-hint"[^>]*>', body).group(0)
+
+
+def test_it_says_plainly_when_no_worker_has_been_seen_for_a_while(client, world, settings):
+    settings.FUNDUSHUB_WORKER_STALE_SECONDS = 60
+    worker_heartbeat(seconds_ago=120)
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    body = page(client, world.alice, job.id)
+    assert "hidden" not in worker_hint(body)
+    assert "Waiting for a worker — ask your administrator." in body
+
+
+def test_the_worker_hint_stays_hidden_while_a_worker_beats(client, world, settings):
+    settings.FUNDUSHUB_WORKER_STALE_SECONDS = 60
+    worker_heartbeat(seconds_ago=3)
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    assert "hidden" in worker_hint(page(client, world.alice, job.id))

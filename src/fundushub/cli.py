@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 
+from fundushub.lib.supervisor import Supervisor
+
 
 def _setup(data_dir: str | None) -> None:
     if data_dir:
@@ -110,7 +112,9 @@ def cmd_demo(args) -> int:
     load_reference_data(demo=True)
     passwords = create_demo_users(args.demo_password)
     _seed_demo_images(args.seed_images)
-    worker = _spawn_worker(args.data_dir)
+    # The worker is a child process: one that dies is started again (with back-off, logged),
+    # so uploads never wait for ever behind a dead worker.
+    worker = Supervisor("worker", lambda: _spawn_worker(args.data_dir), _stop).start()
     url = f"http://{args.host}:{args.port}/"
     print(f"\nFundus Hub demo — data in {settings.DATA_DIR}")
     print(f"Open {url}  (admin site: {url}admin/)\n")
@@ -124,6 +128,9 @@ def cmd_demo(args) -> int:
         local = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         camera = CameraDemo(settings.DATA_DIR, f"http://{local}:{args.port}", args.camera_interval)
         camera.start()
+        # CameraDemo.stop() stops the watchdog itself; the supervisor only brings it back.
+        camera_watchdog = Supervisor("camera watchdog", camera.spawn_watchdog, lambda p: None)
+        camera_watchdog.start(running=camera.watchdog)
         print(
             f"\nSimulated camera: an examination every {args.camera_interval:g} s into "
             f"{camera.watch_dir}, uploaded by the camera watchdog (see Camera sessions)."
@@ -136,8 +143,9 @@ def cmd_demo(args) -> int:
         pass
     finally:
         if camera:
+            camera_watchdog.stop()
             camera.stop()
-        _stop(worker)
+        worker.stop()
         print("Stopped.")
     return 0
 

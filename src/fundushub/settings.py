@@ -199,6 +199,8 @@ MAX_FILES_PER_UPLOAD = env_int("MAX_FILES_PER_UPLOAD", 50)  # lifetime quota per
 # A claimed item whose worker has not finished it within this many seconds is given to another.
 FUNDUSHUB_ITEM_LEASE_SECONDS = env_int("FUNDUSHUB_ITEM_LEASE_SECONDS", 120)
 FUNDUSHUB_REAPER_INTERVAL = env_int("FUNDUSHUB_REAPER_INTERVAL", 15)
+# Pages say "Waiting for a worker" once no worker has beaten (every 10 s) for this long.
+FUNDUSHUB_WORKER_STALE_SECONDS = max(20, env_int("FUNDUSHUB_WORKER_STALE_SECONDS", 60))
 FUNDUSHUB_THUMBNAIL_SIZE = env_int("FUNDUSHUB_THUMBNAIL_SIZE", 384)
 
 # Camera API: "session" (subjects must be registered; sessions made on resolve) or "register"

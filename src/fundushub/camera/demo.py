@@ -99,20 +99,26 @@ class CameraDemo:
             target=self._simulate, args=(camera, subjects), name="camera-simulator", daemon=True
         )
         self.thread.start()
-        env = dict(os.environ, FUNDUS_CAMERA_WATCHDOG_TOKEN=token)  # never on a command line
+        self._token, self._config = token, config
+        self.spawn_watchdog()
+        return self
+
+    def spawn_watchdog(self) -> subprocess.Popen:
+        """Start the camera's watchdog (again, when the demo's supervisor saw it die)."""
+        env = dict(os.environ, FUNDUS_CAMERA_WATCHDOG_TOKEN=self._token)  # never on a command line
         self.watchdog = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "fundus_watchdog",
                 "--config",
-                str(config),
+                str(self._config),
                 "--log-level",
                 "WARNING",
             ],
             env=env,
         )
-        return self
+        return self.watchdog
 
     def _simulate(self, camera: SimulatedCamera, subjects: list[dict]) -> None:
         n = 0

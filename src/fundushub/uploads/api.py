@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fundushub.images.models import Image
 from fundushub.uploads.choices import may_use_hospital, options_for
+from fundushub.uploads.heartbeat import WAITING_FOR_WORKER, waiting_for_worker
 from fundushub.uploads.limits import current_limits
 from fundushub.uploads.scope import visible_jobs
 from fundushub.uploads.summary import job_summary
@@ -37,7 +38,10 @@ def job_status(request, job_id):
         ),
         pk=job_id,
     )
-    response = JsonResponse(job_summary(job))
+    summary = job_summary(job)
+    summary["waiting_for_worker"] = waiting_for_worker(summary)
+    summary["worker_hint"] = WAITING_FOR_WORKER if summary["waiting_for_worker"] else ""
+    response = JsonResponse(summary)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -121,3 +121,17 @@ class UploadLimits(models.Model):
 
     def __str__(self):
         return "Upload limits"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running worker's sign of life, refreshed every few seconds (uploads/heartbeat.py), so pages
+    can say plainly that nothing is processing instead of showing "Processing" for ever."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"worker {self.pid}@{self.host} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -19,6 +19,7 @@ from fundushub.accounts.roles import can_upload
 from fundushub.images.streaming import StagingUploadHandler
 from fundushub.lib.csrf import csrf_refusal
 from fundushub.uploads.choices import clean_choices, options_for
+from fundushub.uploads.heartbeat import waiting_for_worker
 from fundushub.uploads.jobs import create_job
 from fundushub.uploads.limits import current_limits
 from fundushub.uploads.models import ItemState, job_state
@@ -113,7 +114,9 @@ def _receive(request, handler):
 @login_required
 def processing(request, job_id):
     job = get_object_or_404(visible_jobs(request.user).select_related(*_RELATED), pk=job_id)
-    return render(request, "uploads/processing.html", {"job": job, "summary": job_summary(job)})
+    summary = job_summary(job)
+    context = {"job": job, "summary": summary, "waiting_for_worker": waiting_for_worker(summary)}
+    return render(request, "uploads/processing.html", context)
 
 
 @require_GET

@@ -31,6 +31,7 @@
     });
     document.getElementById("items").replaceChildren.apply(document.getElementById("items"), rows);
     document.getElementById("view-results").hidden = !job.finished;
+    document.getElementById("worker-hint").hidden = !job.waiting_for_worker;
   }
 
   function poll() {

@@ -6,10 +6,12 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from fundushub.camera.tasks import requeue_stale
+from fundushub.uploads.heartbeat import beat, beat_periodically
 from fundushub.uploads.tasks import reclaim_expired
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,18 @@ class Command(BaseCommand):
         )
         if not once:
             reaper.start()
+        worker_id, started_at = get_random_string(32), timezone.now()
+        # Pages tell users when no worker is alive; a thread, so a long file never stops the beat.
+        heart = threading.Thread(
+            target=beat_periodically,
+            args=(stop, worker_id, started_at),
+            name="heartbeat",
+            daemon=True,
+        )
+        if once:
+            beat(worker_id, started_at)
+        else:
+            heart.start()
         worker = Worker(
             queue_names=["default"],
             interval=interval,
@@ -65,7 +79,7 @@ class Command(BaseCommand):
             backend_name="default",
             startup_delay=False,
             max_tasks=None,
-            worker_id=get_random_string(32),
+            worker_id=worker_id,
             excluded_queue_names=[],
         )
         if not once:
