@@ -215,3 +215,22 @@ def test_a_finished_job_needs_no_worker_and_has_no_hint(client, world):
     run_worker()
     body = status(client, job)
     assert body["finished"] and body["waiting_for_worker"] is False
+
+
+def test_its_outcome_counts_every_file_chosen_as_the_pages_do(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)), ("b.jpg", fundus_jpeg(2)))
+    UploadJob.objects.filter(pk=job.pk).update(
+        rejected=[{"filename": "seen.jpg", "reason": "Duplicate file"}]
+    )
+    set_states(job, ItemState.COMPLETED, ItemState.ERROR)
+    assert status(client, job)["outcome"] == {
+        "selected": 3,
+        "stored": 1,
+        "already_stored": 1,
+        "failed": 1,
+        "pending": 0,
+        "left_out": 1,
+        "in_store": 1,
+        "text": "1 of 3 stored; 1 was already stored; 1 failed. "
+        "1 of them was left out by the browser before upload.",
+    }

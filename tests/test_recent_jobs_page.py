@@ -39,7 +39,7 @@ def rows(client, user):
     for row in re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.S):
         link = re.search(r'href="/direct/upload/(?:processing|results)/([0-9a-f-]{36})"', row)
         if link:
-            cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
             found[link.group(1)] = [re.sub(r"<[^>]+>", "", c).strip() for c in cells]
     return found
 
@@ -162,3 +162,26 @@ def test_the_upload_pages_link_to_it_as_recent_jobs(client, world):
     client.force_login(world.alice)
     body = client.get("/direct/upload").content.decode()
     assert f'<a href="{URL}">Recent Jobs</a>' in body
+
+
+def test_each_job_says_what_happened_with_counts_that_include_the_browsers_left_outs(client, world):
+    job = make_job(
+        world,
+        states=[ItemState.COMPLETED] * 11,
+        rejected=[{"filename": "seen.jpg", "reason": "Duplicate file"}],
+    )
+    cells = rows(client, world.alice)[str(job.id)]
+    assert cells[4] == "12"  # files chosen, the left-out duplicate included
+    assert cells[5].startswith(
+        "11 of 12 stored; 1 was already stored. "
+        "1 of them was left out by the browser before upload."
+    )
+    assert cells[-1] == "0"  # a duplicate is not a rejection
+
+
+def test_a_job_with_stored_images_links_to_them_on_the_images_page(client, world):
+    stored = make_job(world, states=[ItemState.COMPLETED])
+    failed = make_job(world, states=[ItemState.ERROR])
+    link = f'<a href="/direct/dashboard?job={stored.id}">See the images</a>'
+    assert link in row_html(client, world.alice, stored)
+    assert "/direct/dashboard?job=" not in row_html(client, world.alice, failed)

@@ -43,10 +43,10 @@ def stat(body, name):
 
 def failures(body):
     """(filename, reason) for every row of the failures table; [] when there is none."""
-    table = re.search(r'<table class="files" id="failures">(.*?)</table>', body, re.S)
+    table = re.search(r'<table class="files[^"]*" id="failures">(.*?)</table>', body, re.S)
     if table is None:
         return []
-    return re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", table.group(1), re.S)
+    return re.findall(r"<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td></tr>", table.group(1), re.S)
 
 
 def test_it_counts_the_files_processed_stored_and_failed(client, world):
@@ -186,3 +186,66 @@ def test_anonymous_visitors_are_sent_to_log_in(client, world):
     response = client.get(url(job.id))
     assert response.status_code == 302
     assert response["Location"] == f"/accounts/login/?next={url(job.id)}"
+
+
+# Counts that agree, in words, with links (issue 11, C17) ----------------------------------
+
+
+def test_it_says_in_words_what_happened_to_every_file(client, world):
+    already = fundus_jpeg(99)
+    upload(client, world, ("first.jpg", already))
+    run_worker()
+    files = [(f"f{i}.jpg", fundus_jpeg(i)) for i in range(11)] + [("again.jpg", already)]
+    job = upload(client, world, *files)
+    run_worker()
+    body = page(client, world.alice, job.id)
+    assert '<p class="outcome" id="outcome">11 of 12 stored; 1 was already stored.</p>' in body
+
+
+def test_files_the_browser_left_out_are_counted_once_as_duplicates_or_failures(client, world):
+    rejected = [
+        {"filename": "seen.jpg", "reason": "Duplicate file"},
+        {"filename": "clip.gif", "reason": "Invalid file type: image/gif. Only JPG/PNG allowed."},
+    ]
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)), rejected=rejected)
+    run_worker()
+    body = page(client, world.alice, job.id)
+    figures = {n: stat(body, n) for n in ("total", "succeeded", "duplicates", "failed", "rejected")}
+    assert figures == {"total": 3, "succeeded": 1, "duplicates": 1, "failed": 1, "rejected": 2}
+    assert figures["succeeded"] + figures["duplicates"] + figures["failed"] == figures["total"]
+    assert (
+        "1 of 3 stored; 1 was already stored; 1 failed. "
+        "2 of them were left out by the browser before upload."
+    ) in body
+    # The left-out duplicate is not a failure; both are in the list of all files.
+    assert failures(body) == [("clip.gif", "Invalid file type: image/gif. Only JPG/PNG allowed.")]
+    every = re.search(r'id="all-files">(.*?)</table>', body, re.S).group(1)
+    assert "seen.jpg" in every and "clip.gif" in every
+    assert every.count("(left out before upload)") == 2
+
+
+def test_thumbnails_and_names_link_to_the_viewer(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)), ("notes.jpg", TEXT))
+    run_worker()
+    image = Image.objects.get()
+    body = page(client, world.alice, job.id)
+    viewer = f"/direct/images/{image.pk}"
+    assert f'<a href="{viewer}"><img src="/images/{image.pk}/thumbnail"' in body
+    assert f'<a href="{viewer}">a.jpg</a>' in body
+    assert ">notes.jpg</a>" not in body  # a failed file has no image to open
+
+
+def test_it_links_to_the_images_page_filtered_to_this_job(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    run_worker()
+    body = page(client, world.alice, job.id)
+    assert f'<a href="/direct/dashboard?job={job.id}" id="job-images">See this image' in body
+    client.force_login(world.alice)
+    dashboard = client.get(f"/direct/dashboard?job={job.id}")
+    assert [i.pk for i in dashboard.context["page"].rows] == [Image.objects.get().pk]
+
+
+def test_a_job_that_stored_nothing_has_no_link_to_the_images_page(client, world):
+    job = upload(client, world, ("notes.jpg", TEXT))
+    body = page(client, world.alice, job.id)
+    assert 'id="job-images"' not in body and "0 of 1 stored; 1 failed." in body

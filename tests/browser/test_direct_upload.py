@@ -98,7 +98,7 @@ def test_an_upload_leaves_out_a_duplicate_and_a_wrong_type_and_reports_them(page
     job = UploadJob.objects.get()
     expect(page.locator("#job-id")).to_have_text(str(job.id))
     expect(page.locator("#job-badge")).to_have_text("Queued")
-    expect(page.locator("#progress-text")).to_have_text("0 of 1 files processed")
+    expect(page.locator("#progress-text")).to_have_text("0 of 1 file processed")
     expect(page.locator("#items")).to_contain_text("fundus-1.jpg")
     expect(page.get_by_role("link", name="View Results")).to_be_hidden()
     screenshot(page, "processing")
@@ -113,15 +113,21 @@ def test_an_upload_leaves_out_a_duplicate_and_a_wrong_type_and_reports_them(page
     page.wait_for_url(f"**/direct/upload/results/{job.id}", timeout=30_000)
     assert statuses[0] in ("queued", "processing") and statuses[-1] == "done", statuses
 
-    expect(page.locator("#total")).to_have_text("1")
+    # Every file chosen is counted once: the browser's left-outs as a duplicate and a failure.
+    expect(page.locator("#outcome")).to_have_text(
+        "1 of 3 stored; 1 was already stored; 1 failed. "
+        "2 of them were left out by the browser before upload."
+    )
+    expect(page.locator("#total")).to_have_text("3")
     expect(page.locator("#succeeded")).to_have_text("1")
-    expect(page.locator("#duplicates")).to_have_text("0")
-    expect(page.locator("#failed")).to_have_text("0")
+    expect(page.locator("#duplicates")).to_have_text("1")
+    expect(page.locator("#failed")).to_have_text("1")
     expect(page.locator("#rejected")).to_have_text("2")
     failures = page.locator("#failures tbody tr")
-    expect(failures).to_have_count(2)
-    expect(failures.filter(has_text="already-stored.jpg")).to_contain_text("Duplicate file")
+    expect(failures).to_have_count(1)
     expect(failures.filter(has_text="notes.jpg")).to_contain_text(INVALID_TEXT)
+    every = page.locator("#all-files tbody tr")
+    expect(every.filter(has_text="already-stored.jpg")).to_contain_text("Duplicate file")
     thumbnail = page.get_by_role("img", name="Thumbnail of fundus-1.jpg")
     expect(thumbnail).to_be_visible()
     page.wait_for_function(

@@ -7,6 +7,7 @@ from fundushub.uploads.models import (
     JobState,
     job_state,
 )
+from fundushub.uploads.outcome import Outcome
 
 
 def job_summary(job) -> dict:
@@ -15,6 +16,7 @@ def job_summary(job) -> dict:
     for item in items:
         counts[item.state] = counts.get(item.state, 0) + 1
     state = job_state(counts)
+    outcome = Outcome.of(counts, job.rejected)
     finished = [i.finished_at for i in items if i.finished_at]
     total = len(items)
     terminal = total - sum(counts.get(s, 0) for s in PENDING_STATES)
@@ -42,6 +44,18 @@ def job_summary(job) -> dict:
         "duplicates": counts.get(ItemState.DUPLICATE, 0),
         "failed": counts.get(ItemState.ERROR, 0),
         "rejected": job.rejected,
+        # Every file chosen, the browser's left-outs included, each counted once (the pages'
+        # figures); total/processed/counts above are the server's progress through its items.
+        "outcome": {
+            "selected": outcome.selected,
+            "stored": outcome.stored,
+            "already_stored": outcome.duplicates,
+            "failed": outcome.failed,
+            "pending": outcome.pending,
+            "left_out": outcome.left_out,
+            "in_store": outcome.in_store,
+            "text": outcome.sentence(),
+        },
         "finished": state in (JobState.DONE, JobState.ERROR),
         "items": [
             {

@@ -20,9 +20,11 @@ from fundushub.images.streaming import StagingUploadHandler
 from fundushub.lib.csrf import csrf_refusal
 from fundushub.uploads.choices import clean_choices, options_for
 from fundushub.uploads.heartbeat import waiting_for_worker
+from fundushub.uploads.ingest import DUPLICATE
 from fundushub.uploads.jobs import create_job
 from fundushub.uploads.limits import current_limits
 from fundushub.uploads.models import ItemState, job_state
+from fundushub.uploads.outcome import Outcome
 from fundushub.uploads.scope import visible_jobs
 from fundushub.uploads.summary import job_summary
 
@@ -127,11 +129,24 @@ def results(request, job_id):
     if not summary["finished"]:
         return redirect("upload-processing", job_id=job.id)
     failures = [i for i in summary["items"] if i["state"] == ItemState.ERROR]
-    return render(
-        request,
-        "uploads/results.html",
-        {"job": job, "summary": summary, "failures": failures + summary["rejected"]},
-    )
+    # What the browser left out is listed with the rest: duplicates as already stored.
+    left_out = [
+        {
+            "filename": r.get("filename", ""),
+            "state": ItemState.DUPLICATE if r.get("reason") == DUPLICATE else ItemState.ERROR,
+            "detail": r.get("reason", ""),
+            "left_out": True,
+        }
+        for r in summary["rejected"]
+    ]
+    context = {
+        "job": job,
+        "summary": summary,
+        "outcome": summary["outcome"],
+        "failures": failures + [r for r in left_out if r["state"] == ItemState.ERROR],
+        "files": summary["items"] + left_out,
+    }
+    return render(request, "uploads/results.html", context)
 
 
 @require_GET
@@ -154,13 +169,8 @@ def recent_jobs(request):
     rows = []
     for job in jobs:
         counts = {s: getattr(job, f"n_{s}") for s in ItemState.values}
-        rows.append(
-            {
-                "job": job,
-                "state": job_state(counts),
-                "rejections": job.n_error + len(job.rejected),
-            }
-        )
+        outcome = Outcome.of(counts, job.rejected)
+        rows.append({"job": job, "state": job_state(counts), "outcome": outcome})
     return render(request, "uploads/jobs.html", {"rows": rows, "limit": RECENT_JOBS})
 
 
