@@ -23,6 +23,13 @@
   };
   var STORE_KEY = "fundushub.directUpload.v1." + (form.dataset.user || "");
   var SELECTS = ["lab_unit", "camera", "disease", "area"];
+  // Beside each field left empty (the banner keeps the seed's "All fields are required").
+  var CHOOSE = {
+    hospital: "Choose a hospital", lab_unit: "Choose a lab unit", camera: "Choose a camera",
+    disease: "Choose a disease", area: "Choose an area",
+    files: "Choose or drop at least one JPG or PNG image",
+  };
+  var NO_ACCESS = "You don't have access to the selected lab unit";
 
   var pills = Array.prototype.slice.call(form.querySelectorAll('input[name="hospital"]'));
   var unitSelect = $("lab_unit");
@@ -97,10 +104,16 @@
     p.addEventListener("change", function () {
       filterUnits();
       remember();
+      fieldChanged("hospital");
       work(askServer);
     });
   });
-  SELECTS.forEach(function (name) { $(name).addEventListener("change", remember); });
+  SELECTS.forEach(function (name) {
+    $(name).addEventListener("change", function () {
+      remember();
+      fieldChanged(name);
+    });
+  });
   mydriatic.addEventListener("change", remember);
   if (preGraded) {
     preGraded.addEventListener("change", remember);
@@ -360,6 +373,7 @@
       return { filename: e.file.name, reason: e.why };
     }));
     updateNotice(left, going, checking);
+    recheckError();
   }
 
   function updateNotice(left, going, checking) {
@@ -425,21 +439,87 @@
 
   // ---- Submitting ----
 
-  function showError(text) {
+  // The banner's error says what kind it is, so it can go away once it no longer applies.
+  var errorKind = "";
+
+  function showError(text, kind) {
     errorBox.textContent = text;
     errorBox.hidden = false;
+    errorKind = kind || "other";
     errorBox.scrollIntoView({ block: "nearest" });
   }
 
   function clearError() {
     errorBox.hidden = true;
     errorBox.textContent = "";
+    errorKind = "";
+  }
+
+  function stillApplies(kind) {
+    if (kind === "required") return missingFields().length > 0;
+    if (kind === "noFile") return !entries.length;
+    if (kind === "nothingLeft") return !entries.some(function (e) { return e.status === "ready"; });
+    return true;
+  }
+
+  function recheckError() {
+    if (errorKind && !stillApplies(errorKind)) clearError();
+    if (entries.length) markField("files", "");
+  }
+
+  // ---- Fields left empty: marked where they are, with what to do ----
+
+  var marking = false; // after a submit with fields missing, until they are all filled
+
+  function controlsOf(name) {
+    return name === "hospital" ? pills : name === "files" ? [input] : [$(name)];
+  }
+
+  function markField(name, message) {
+    var note = $(name + "-error");
+    controlsOf(name).forEach(function (el) {
+      var ids = (el.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+        return id && id !== note.id;
+      });
+      if (message) {
+        el.setAttribute("aria-invalid", "true");
+        ids.unshift(note.id);
+      } else {
+        el.removeAttribute("aria-invalid");
+      }
+      if (ids.length) el.setAttribute("aria-describedby", ids.join(" "));
+      else el.removeAttribute("aria-describedby");
+    });
+    note.textContent = message || "";
+    note.hidden = !message;
+    if (name === "files") dropzone.classList.toggle("invalid", !!message);
+    if (name === "hospital") $("hospital-pills").classList.toggle("invalid", !!message);
+  }
+
+  function missingFields() {
+    var names = hospital() ? [] : ["hospital"];
+    return names.concat(SELECTS.filter(function (name) { return !$(name).value; }));
+  }
+
+  function markMissing() {
+    var missing = missingFields();
+    ["hospital"].concat(SELECTS).forEach(function (name) {
+      markField(name, missing.indexOf(name) !== -1 ? CHOOSE[name] : "");
+    });
+    if (!missing.length) marking = false;
+    return missing;
+  }
+
+  function fieldChanged(name) {
+    if (marking) markMissing();
+    if (errorKind === "access" && (name === "hospital" || name === "lab_unit")) clearError();
+    recheckError();
   }
 
   function firstMissing() {
-    if (!hospital()) return pills[0];
-    for (var i = 0; i < SELECTS.length; i++) if (!$(SELECTS[i]).value) return $(SELECTS[i]);
-    return null;
+    var missing = missingFields();
+    if (!missing.length) return null;
+    return missing[0] === "hospital" ? pills[0] : $(missing[0]);
   }
 
   function setBusy(on, label) {
@@ -469,7 +549,7 @@
     setBusy(false);
     progress.hidden = true;
     sendStatus.hidden = true;
-    showError(text);
+    showError(text, text === NO_ACCESS ? "access" : "other");
   }
 
   function send(files, rejected) {
@@ -522,12 +602,15 @@
     clearError();
     var missing = firstMissing();
     if (missing) {
-      showError(MSG.required);
+      marking = true;
+      markMissing();
+      showError(MSG.required, "required");
       missing.focus();
       return;
     }
     if (!entries.length) {
-      showError(MSG.noFile);
+      markField("files", CHOOSE.files);
+      showError(MSG.noFile, "noFile");
       input.focus();
       return;
     }
@@ -536,7 +619,7 @@
       setBusy(false);
       var going = entries.filter(function (e) { return e.status === "ready"; });
       if (!going.length) {
-        showError("Nothing to upload: every selected file was left out (see the list for the reasons).");
+        showError("Nothing to upload: every selected file was left out (see the list for the reasons).", "nothingLeft");
         return;
       }
       var rejected = entries
@@ -546,6 +629,19 @@
     });
   });
 
+  // An error the server answered (a form posted without script, or before this page's checks):
+  // the same rules, so it too goes once it no longer applies.
+  var served = errorBox.hidden ? "" : errorBox.textContent.trim();
   restore();
+  if (served) {
+    errorKind = served === MSG.required ? "required" : served === MSG.noFile ? "noFile"
+      : served === NO_ACCESS ? "access" : "other";
+    if (errorKind === "required") {
+      marking = true;
+      markMissing();
+    } else if (errorKind === "noFile") {
+      markField("files", CHOOSE.files);
+    }
+  }
   render();
 })();
