@@ -468,6 +468,22 @@ def test_without_a_camera_database_an_accented_name_is_held_back_not_read_as_rig
     assert folder.is_dir()
 
 
+def test_a_missing_camera_database_names_the_subject_and_folder_it_holds_back(
+    stub, camera, make_processor, watch_dir
+):
+    registered_exam(camera, stub)
+    (watch_dir / SUBJECT).rename(watch_dir / f"{SUBJECT}_")
+    processor = make_processor(stub, db_path=str(watch_dir / "gone.db"))
+    result = run(processor, f"{SUBJECT}_")
+    assert result.outcome is Outcome.FAILED
+    assert result.message == (
+        f"subject {SUBJECT}: cannot read the camera database (camera database not found:"
+        f" {watch_dir / 'gone.db'}); the folder {SUBJECT}_ waits until it can (check db_path"
+        " and the db_* names with `fundus-watchdog check`)"
+    )
+    assert stub.requests == []
+
+
 def test_a_file_arriving_at_the_last_moment_stops_the_archive(
     stub, camera, make_processor, watch_dir
 ):

@@ -5,6 +5,7 @@ import threading
 import time
 
 from fundus_watchdog import service
+from fundus_watchdog.journal import Journal
 from fundus_watchdog.service import Watchdog
 from fundus_watchdog.simulate import Camera
 
@@ -177,6 +178,79 @@ def test_a_failing_subject_backs_off_and_is_visible(stub, make_config, watch_dir
         stub.down = False
         assert wait_for(lambda: archived(watch_dir), timeout=8)
         assert watchdog.journal.subject(SUBJECT) is None
+
+
+def failing_before_the_restart(config, attempts, next_try_in):
+    """The journal of a watchdog stopped while SUBJECT was failing."""
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal(config.journal_path)
+    for _ in range(attempts):
+        journal.record_problem(
+            SUBJECT,
+            SUBJECT,
+            "failing",
+            f"subject {SUBJECT}: cannot reach the server at {config.api_url}: connection refused",
+            time.time() + next_try_in,
+        )
+    journal.close()
+
+
+def test_after_a_restart_a_failing_subject_waits_for_the_journals_next_try(
+    stub, make_config, watch_dir, camera, caplog
+):
+    registered_exam(camera, stub)
+    config = make_config(stub, stable_seconds=0.05, sweep_interval=0.2, failure_backoff_max=10)
+    failing_before_the_restart(config, attempts=4, next_try_in=1.5)
+    caplog.set_level(logging.WARNING, "fundus_watchdog")
+    with running(config):
+        time.sleep(1.0)
+        assert stub.hits("resolve") == 0  # not at the startup scan, nor at the next sweeps
+        assert wait_for(lambda: archived(watch_dir), timeout=5)
+    assert "was failing before the restart after 4 attempts; next try at" in caplog.text
+
+
+def test_after_a_restart_the_attempt_count_goes_on_and_so_does_the_growing_pause(
+    stub, make_config, watch_dir, camera
+):
+    registered_exam(camera, stub)
+    stub.down = True
+    config = make_config(
+        stub, stable_seconds=0.05, sweep_interval=0.2, failure_backoff_max=30, retries=1
+    )
+    failing_before_the_restart(config, attempts=4, next_try_in=-1)  # due now
+    with running(config) as watchdog:
+        assert wait_for(lambda: watchdog.journal.subject(SUBJECT).attempts == 5, timeout=5)
+        entry = watchdog.journal.subject(SUBJECT)
+        # The fifth failure pauses 0.2 s x 2**4 = 3.2 s (+/-10%), not a first failure's 0.2 s.
+        assert entry.next_attempt - time.time() > 2.5
+        assert stub.hits("resolve") == 1
+
+
+def test_once_does_not_wait_for_a_failing_subjects_next_try_and_says_when_it_is(
+    stub, make_config, watch_dir, camera, caplog
+):
+    registered_exam(camera, stub)
+    config = make_config(stub, stable_seconds=0.05, failure_backoff_max=600)
+    failing_before_the_restart(config, attempts=3, next_try_in=300)
+    caplog.set_level(logging.WARNING, "fundus_watchdog")
+    started = time.monotonic()
+    assert Watchdog(config).run_once() == 1
+    assert time.monotonic() - started < 5
+    assert stub.hits("resolve") == 0
+    assert "connection refused (attempt 3; next try at" in caplog.text
+
+
+def test_after_a_restart_a_blocked_subject_is_looked_at_again_at_once(
+    stub, make_config, watch_dir, camera
+):
+    registered_exam(camera, stub)
+    config = make_config(stub, stable_seconds=0.05, sweep_interval=0.2, failure_backoff_max=10)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal(config.journal_path)
+    journal.record_problem(SUBJECT, SUBJECT, "blocked", "a file without eye", time.time() + 600)
+    journal.close()
+    with running(config):
+        assert wait_for(lambda: archived(watch_dir), timeout=5)
 
 
 def test_stop_is_prompt_even_while_waiting_to_retry(stub, make_config, camera):

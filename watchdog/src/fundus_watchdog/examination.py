@@ -72,7 +72,12 @@ class Examinations:
         try:
             record = self.camera_db.lookup(subject)
         except CameraDbError as exc:
-            return Result(Outcome.FAILED, f"cannot read the camera database: {exc}")
+            return Result(
+                Outcome.FAILED,
+                f"subject {subject}: cannot read the camera database ({exc}); the folder"
+                f" {folder.name} waits until it can (check db_path and the db_* names with"
+                " `fundus-watchdog check`)",
+            )
         plan = plan_examination(files, record, self.config)
         entry = self.journal.subject(folder.name)
         if not plan.ready and not (entry and entry.session_id):

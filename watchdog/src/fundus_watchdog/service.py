@@ -14,6 +14,7 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from watchdog.events import FileSystemEventHandler
@@ -86,6 +87,9 @@ class Watchdog:
         self.tracker = StabilityTracker(config.stable_seconds, config.stability_timeout, clock)
         self.finished: dict[str, Result] = {}  # folder name -> how it ended (archived, rejected...)
         self._folders: dict[Path, _Folder] = {}
+        # Folder name -> the journal's problem entry from before this start, read once in
+        # _prepare (poke() may not touch the disk): a failing folder's pause resumes from it.
+        self._resume: dict = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pool = ThreadPoolExecutor(
@@ -169,12 +173,19 @@ class Watchdog:
         recover_moves(self.journal)
         for entry in self.journal.subjects():
             if entry.state in ("failing", "blocked"):
+                self._resume[entry.folder] = entry
+                when = (
+                    f"; next try at {_clock_time(entry.next_attempt)}"
+                    if entry.state == "failing" and entry.next_attempt
+                    else "; looked at again now (staff may have fixed it)"
+                )
                 log.warning(
-                    "subject %s (%s) was %s before the restart after %d attempts: %s",
+                    "subject %s (%s) was %s before the restart after %d attempts%s: %s",
                     entry.subject_identifier,
                     entry.folder,
                     entry.state,
                     entry.attempts,
+                    when,
                     entry.last_error,
                 )
         try:
@@ -191,7 +202,7 @@ class Watchdog:
         if folder is None:
             return
         with self._lock:
-            state = self._folders.setdefault(folder, _Folder(self.clock()))
+            state = self._folders.get(folder) or self._new_folder(folder)
             state.dirty = True
             if state.blocked:
                 state.not_before = 0.0
@@ -201,12 +212,34 @@ class Watchdog:
         folders = set(subject_folders(self.config))
         with self._lock:
             for folder in folders:
-                self._folders.setdefault(folder, _Folder(self.clock())).dirty = True
+                (self._folders.get(folder) or self._new_folder(folder)).dirty = True
             for folder in [
                 f for f, s in self._folders.items() if f not in folders and not s.in_flight
             ]:
                 del self._folders[folder]
                 self.tracker.forget_under(folder)
+
+    def _new_folder(self, folder: Path) -> _Folder:
+        """Start tracking a folder (under self._lock). A folder that was failing before this start
+        keeps its attempt count and waits until the journal's next-try time, not the 60 s a first
+        failure gets; a blocked one is looked at again now, as staff may have fixed it meanwhile."""
+        now = self.clock()
+        state = self._folders[folder] = _Folder(now)
+        entry = self._resume.pop(folder.name, None)
+        if entry is None:
+            return state
+        state.failures = entry.attempts
+        if entry.state != "failing" or not entry.next_attempt:
+            return state
+        wait = min(entry.next_attempt - time.time(), self.config.failure_backoff_max)
+        if wait > 0:
+            state.next_check = state.not_before = now + wait
+            message = (
+                f"{entry.last_error} (attempt {entry.attempts};"
+                f" next try at {_clock_time(entry.next_attempt)})"
+            )
+            self._settle(folder, state, Result(Outcome.FAILED, message))  # --once does not wait
+        return state
 
     def _loop(self) -> None:
         next_sweep = 0.0
@@ -367,3 +400,7 @@ class Watchdog:
             0.9, 1.1
         )
         return max(delay, retry_after or 0.0)
+
+
+def _clock_time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%H:%M:%S")
