@@ -141,3 +141,22 @@ def test_the_dashboard_reads_well_on_a_tablet(pages, world):
     # Nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 820
     screenshot(page, "dashboard-tablet")
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_grader_sees_no_bulk_controls_and_the_page_still_works(pages, world, width):
+    images = stored(world)
+    page = pages.new(viewport={"width": width, "height": 768 if width > 400 else 844})
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("gina")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/direct/dashboard")
+    expect(page.locator(".thumb-card")).to_have_count(len(images))
+    expect(page.get_by_role("button", name="Edit Selected")).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete Selected")).to_have_count(0)
+    expect(page.get_by_role("checkbox")).to_have_count(0)
+    expect(page.get_by_text("Select all visible")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edited")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(page, f"dashboard-grader-{width}")

@@ -727,3 +727,49 @@ def test_a_job_filter_that_is_not_a_job_id_is_named_and_ignored(client, world):
     response = get(client, "?job=nonsense")
     assert len(card_ids(response)) == 2
     assert "Upload job: “nonsense” is not valid" in response.content.decode()
+
+
+# Bulk edit/delete controls: only for cards the user may change ------------------------------
+
+BULK_CONTROLS = ('id="select-all"', "Edit Selected", "Delete Selected")
+
+
+def test_a_grader_sees_no_bulk_edit_or_delete_controls(client, world):
+    rows(world, 3)
+    client.force_login(world.gina)
+    body = client.get(URL).content.decode()
+    assert body.count('class="thumb-card') == 3
+    for control in BULK_CONTROLS:
+        assert control not in body
+    assert 'name="images"' not in body  # no checkbox on any card
+    assert 'data-show="edited"' in body  # the Original/Edited switch stays
+
+
+def test_an_uploader_can_select_only_the_images_they_uploaded(client, world):
+    mine = rows(world, 2, user="alice")
+    theirs = rows(world, 1, user="mary")
+    client.force_login(world.alice)
+    body = client.get(URL).content.decode()
+    for control in BULK_CONTROLS:
+        assert control in body
+    picked = re.findall(r'name="images" value="([0-9a-f-]+)"', body)
+    assert sorted(picked) == sorted(str(i.pk) for i in mine)
+    assert str(theirs[0].pk) not in picked
+
+
+def test_an_uploader_sees_no_bulk_controls_on_a_page_of_others_images(client, world):
+    rows(world, 2, user="mary")
+    client.force_login(world.alice)
+    body = client.get(URL).content.decode()
+    for control in BULK_CONTROLS:
+        assert control not in body
+
+
+def test_a_data_manager_can_select_every_image_shown(client, world):
+    rows(world, 2, user="alice")
+    rows(world, 1, user="mary")
+    client.force_login(world.mary)
+    body = client.get(URL).content.decode()
+    for control in BULK_CONTROLS:
+        assert control in body
+    assert body.count('name="images"') == 3

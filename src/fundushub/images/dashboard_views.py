@@ -32,6 +32,8 @@ def dashboard(request):
         "cursor_message": cursor_message,
         "sees_uploaders": sees_lab_unit_jobs(user),
         "may_upload": can_upload(user),
+        # Bulk edit/delete only where the user may change a card on this page (never graders).
+        "may_change_any": any(image.may_manage for image in page.rows),
         "here": request.get_full_path(),
         "per_page_choices": board.PER_PAGE,
     }

@@ -55,7 +55,8 @@
     });
   }
 
-  if (!form) return;
+  // No selection controls when nothing on the page may be changed (a grader's dashboard).
+  if (!form || !document.getElementById("select-all")) return;
   var boxes = Array.prototype.slice.call(form.querySelectorAll('input[type=checkbox][name=images]'));
   var all = document.getElementById("select-all");
   var allLabel = document.getElementById("select-all-label");
