@@ -484,6 +484,20 @@ def test_a_missing_camera_database_names_the_subject_and_folder_it_holds_back(
     assert stub.requests == []
 
 
+def test_a_file_that_vanished_meanwhile_is_waited_for_in_plain_words(
+    stub, camera, make_processor, watch_dir
+):
+    registered_exam(camera, stub)
+    folder = watch_dir / SUBJECT
+    files = candidate_files(folder)
+    files[0].unlink()  # gone between the listing and the upload
+    result = make_processor(stub).process(folder, files)
+    assert result.outcome is Outcome.WAITING
+    assert result.message == (
+        f"subject {SUBJECT}: cannot read {files[0]} yet (no such file or directory)"
+    )
+
+
 def test_a_file_arriving_at_the_last_moment_stops_the_archive(
     stub, camera, make_processor, watch_dir
 ):

@@ -90,7 +90,8 @@ class Examinations:
             # A file vanished, or is locked while hashing/reading: look again later.
             return Result(
                 Outcome.WAITING,
-                f"subject {subject}: cannot read {exc.filename or 'a file'} yet ({exc})",
+                f"subject {subject}: cannot read {exc.filename or 'a file'} yet"
+                f" ({(exc.strerror or str(exc)).lower()})",
             )
         except ApiError as exc:
             if exc.code == "no_eligible_session":
