@@ -247,6 +247,20 @@ def start_serve(tmp_path, processes: str) -> tuple[int, subprocess.Popen]:
     return port, proc
 
 
+def test_serve_answers_only_to_the_names_it_was_started_for(tmp_path):
+    port, proc = start_serve(tmp_path, "0")
+    try:
+        wait_for_port(port, proc)
+        login = f"http://127.0.0.1:{port}/accounts/login/"
+        assert requests.get(login).status_code == 200
+        assert requests.get(login, headers={"Host": f"localhost:{port}"}).status_code == 200
+        assert requests.get(login, headers={"Host": "attacker.example"}).status_code == 400
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert "Answering to host names: localhost, 127.0.0.1, [::1]" in output
+
+
 @pytest.mark.parametrize(
     "processes, server",
     [
@@ -282,7 +296,8 @@ def test_serve_streams_a_large_upload_to_the_app_without_spooling_it_first(tmp_p
         wait_for_port(port, proc)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(
-                b"POST /api/retinopathy/ping/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                # A camera upload (which may be 20 MB; any other URL's cap is far smaller).
+                b"POST /api/retinopathy/105-10-0989-3/left/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 b"Content-Type: application/json\r\nContent-Length: 20000000\r\n\r\n"
             )
             sock.sendall(b"x" * 65536)  # a fraction of the body

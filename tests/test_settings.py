@@ -76,3 +76,43 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def settings_value(tmp_path, name, **env_vars):
+    """A setting as a fresh process sees it, with `env_vars` set (ALLOWED_HOSTS/HTTPS unset first)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "ALLOWED_HOSTS", "HTTPS", "FUNDUSHUB_DEFAULT_HOSTS")
+    }
+    env.update(FUNDUSHUB_DATA_DIR=str(tmp_path), **env_vars)
+    code = f"from django.conf import settings; print(repr(settings.{name}))"
+    return subprocess.run(
+        [sys.executable, "-m", "fundushub", "manage", "shell", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_without_allowed_hosts_the_site_answers_to_local_names_only(tmp_path):
+    out = settings_value(tmp_path, "ALLOWED_HOSTS")
+    assert out.stdout.splitlines()[-1] == "['localhost', '127.0.0.1', '[::1]']", out.stderr
+
+
+def test_the_names_the_server_was_started_for_are_the_default(tmp_path):
+    out = settings_value(tmp_path, "ALLOWED_HOSTS", FUNDUSHUB_DEFAULT_HOSTS="localhost,hub-pc")
+    assert out.stdout.splitlines()[-1] == "['localhost', 'hub-pc']", out.stderr
+
+
+def test_an_explicit_allowed_hosts_wins(tmp_path):
+    out = settings_value(
+        tmp_path, "ALLOWED_HOSTS", ALLOWED_HOSTS="hub.example.org", FUNDUSHUB_DEFAULT_HOSTS="x"
+    )
+    assert out.stdout.splitlines()[-1] == "['hub.example.org']", out.stderr
+
+
+def test_a_production_deployment_without_allowed_hosts_refuses_to_start_and_says_why(tmp_path):
+    out = settings_value(tmp_path, "ALLOWED_HOSTS", HTTPS="true")
+    assert out.returncode != 0
+    assert "ALLOWED_HOSTS is not set. With HTTPS=true" in out.stderr

@@ -79,6 +79,24 @@ def _serve_gunicorn(host: str, port: int, threads: int, processes: int) -> None:
     Server().run()
 
 
+def _default_hosts(host: str) -> None:
+    """Unless ALLOWED_HOSTS is set, the site answers to the names `host` is reached by (lib/hosts.py)."""
+    from fundushub.lib import hosts
+
+    if not os.environ.get("ALLOWED_HOSTS", "").strip():
+        os.environ[hosts.ENV] = ",".join(hosts.names_for(host))
+
+
+def _print_hosts() -> None:
+    from django.conf import settings
+
+    print(
+        f"Answering to host names: {', '.join(settings.ALLOWED_HOSTS)} "
+        "(set ALLOWED_HOSTS to change them)",
+        flush=True,
+    )
+
+
 def _spawn_worker(data_dir: str | None) -> subprocess.Popen:
     env = dict(os.environ)
     if data_dir:
@@ -101,6 +119,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def cmd_demo(args) -> int:
+    _default_hosts(args.host)
     _setup(args.data_dir)
     from django.conf import settings
     from django.core.management import call_command
@@ -117,7 +136,9 @@ def cmd_demo(args) -> int:
     worker = Supervisor("worker", lambda: _spawn_worker(args.data_dir), _stop).start()
     url = f"http://{args.host}:{args.port}/"
     print(f"\nFundus Hub demo — data in {settings.DATA_DIR}")
-    print(f"Open {url}  (admin site: {url}admin/)\n")
+    print(f"Open {url}  (admin site: {url}admin/)")
+    _print_hosts()
+    print()
     print("Demo accounts (username / password):")
     for username, pw in passwords.items():
         print(f"  {username:10s} {pw}")
@@ -161,8 +182,10 @@ def _seed_demo_images(n: int) -> None:
 
 
 def cmd_serve(args) -> int:
+    _default_hosts(args.host)
     _setup(args.data_dir)
     print(f"Serving on http://{args.host}:{args.port}/ (Ctrl+C stops)", flush=True)
+    _print_hosts()
     try:
         _serve(args.host, args.port, args.threads, args.processes)
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from fundushub.lib import data_dir
+from fundushub.lib import data_dir, hosts
 from fundushub.lib.client_ip import parse_networks
 from fundushub.lib.env import env_bool, env_int, env_list
 from fundushub.lib.secret import read_or_create_key
@@ -30,7 +30,16 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+# Host names: ALLOWED_HOSTS when given; else those `fundushub demo`/`serve` was started for
+# (lib/hosts.py), else the local names. An HTTPS deployment must name its hosts itself.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+if not ALLOWED_HOSTS:
+    if env_bool("HTTPS", False):
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS is not set. With HTTPS=true (a production deployment) set it to the "
+            "host names this site is reached by, e.g. ALLOWED_HOSTS=hub.example.org"
+        )
+    ALLOWED_HOSTS = env_list(hosts.ENV, hosts.LOCAL_NAMES)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

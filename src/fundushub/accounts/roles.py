@@ -1,6 +1,6 @@
 """Roles are groups; these helpers are the only place that knows their names."""
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 
 UPLOADER = "Uploader"
 DATA_MANAGER = "Data manager"
@@ -84,7 +84,8 @@ def can_manage_image(user, image) -> bool:
 
 
 def context(request):
-    user = request.user
+    # A request refused before authentication (a Host not in ALLOWED_HOSTS) has no user yet.
+    user = getattr(request, "user", None) or AnonymousUser()
     return {
         "can_upload": can_upload(user),
         "is_admin": is_admin(user),
