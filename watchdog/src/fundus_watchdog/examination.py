@@ -91,7 +91,7 @@ class Examinations:
             return Result(
                 Outcome.WAITING,
                 f"subject {subject}: cannot read {exc.filename or 'a file'} yet"
-                f" ({(exc.strerror or str(exc)).lower()})",
+                f" ({exc.strerror.lower() if exc.strerror else exc})",
             )
         except ApiError as exc:
             if exc.code == "no_eligible_session":
@@ -138,7 +138,7 @@ class Examinations:
                     Outcome.FAILED,
                     f"subject {subject}: everything is sent, but the server's status describes"
                     f" another examination (register {status.session_id}, not {session_id} where"
-                    " the files went) and not every upload answer confirmed the file; retrying",
+                    " the files went) and not every upload answer confirmed its file; retrying",
                 )
             # edc-retinopathy 1.4.0 answers status for the subject's newest register: the upload
             # answers, which named our register and echoed each checksum, are the evidence.
