@@ -3,7 +3,8 @@
 requests wraps urllib3, which wraps the socket and TLS errors; its own text
 ("HTTPConnectionPool(host=..., port=...): Max retries exceeded ... (Caused by NewConnectionError(...")
 names library internals, not the cause. This walks the chain of wrapped exceptions to the cause
-and says it plainly: (what happened, what to check).
+and says it plainly: (what happened, what to check). Only requests' and the standard library's
+exception types are used (urllib3 is requests' business, not a dependency of ours).
 """
 
 import errno
@@ -12,7 +13,6 @@ import socket
 import ssl
 
 import requests
-import urllib3.exceptions
 
 CHECK_NETWORK = "check the network and api_url"
 _CA_HINT = (
@@ -84,7 +84,7 @@ def explain(exc: BaseException, timeout: float) -> tuple[str, str]:
     tls = _tls(chain)
     if tls:
         return tls
-    if _first(chain, (urllib3.exceptions.NameResolutionError, socket.gaierror)):
+    if _first(chain, socket.gaierror):
         return (
             "name not found (DNS)",
             "check the server name in api_url and this computer's network/DNS settings",
@@ -105,7 +105,7 @@ def explain(exc: BaseException, timeout: float) -> tuple[str, str]:
             f"timed out connecting (no answer within {timeout:g} s)",
             "check the network, firewall or VPN, and that the server is up",
         )
-    if _first(chain, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
+    if _first(chain, requests.exceptions.ReadTimeout):
         return (
             f"timed out waiting for its answer ({timeout:g} s)",
             "the server may be overloaded; it is tried again",
@@ -124,7 +124,7 @@ def explain(exc: BaseException, timeout: float) -> tuple[str, str]:
         return f"{what} unreachable", "check this computer's network connection and api_url"
     if _first(chain, (TimeoutError, socket.timeout)):
         return f"timed out (no answer within {timeout:g} s)", CHECK_NETWORK
-    if _first(chain, (requests.exceptions.InvalidURL, urllib3.exceptions.LocationParseError)):
+    if _first(chain, requests.exceptions.InvalidURL):
         return "api_url is not a valid address", "correct api_url"
     if os_error is not None and os_error.strerror:  # the operating system's own words
         return os_error.strerror[0].lower() + os_error.strerror[1:], CHECK_NETWORK
