@@ -27,22 +27,29 @@ def _serve(host: str, port: int, threads: int, processes: int = 1) -> None:
 
 
 def _serve_waitress(host: str, port: int, threads: int) -> None:
-    from waitress import serve
+    from django.db import close_old_connections
 
+    from fundushub.lib.bodylimit import bounded_waitress
+    from fundushub.request_bodies import cap_for, largest_cap
     from fundushub.wsgi import application
 
     # Waitress reads a whole request body before the app sees it: to disk past 1 MB, so large
-    # uploads never sit in memory.
-    serve(
+    # uploads never sit in memory. Its parser knows each URL's cap (fundushub.request_bodies) and
+    # reads no body over it; the app then answers from the declared length.
+    server = bounded_waitress(
         application,
+        cap_for,
+        after=close_old_connections,  # caps read the upload limits in waitress's I/O thread
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=2**40,
+        max_request_body_size=largest_cap(),
         inbuf_overflow=1024 * 1024,
         channel_timeout=300,
         ident="fundushub",
     )
+    server.print_listen("Serving on http://{}:{}")
+    server.run()
 
 
 def _serve_gunicorn(host: str, port: int, threads: int, processes: int) -> None:
