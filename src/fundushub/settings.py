@@ -207,6 +207,8 @@ DIRECT_UPLOAD_MAX_FILES = env_int("DIRECT_UPLOAD_MAX_FILES", 100)
 MAX_FILES_PER_UPLOAD = env_int("MAX_FILES_PER_UPLOAD", 50)  # lifetime quota per user; 0 = unlimited
 # A claimed item whose worker has not finished it within this many seconds is given to another.
 FUNDUSHUB_ITEM_LEASE_SECONDS = env_int("FUNDUSHUB_ITEM_LEASE_SECONDS", 120)
+# Tries per file (a failure or a worker that died counts) before it ends as an error: at least 1.
+FUNDUSHUB_MAX_ATTEMPTS = max(1, env_int("FUNDUSHUB_MAX_ATTEMPTS", 3))
 FUNDUSHUB_REAPER_INTERVAL = env_int("FUNDUSHUB_REAPER_INTERVAL", 15)
 # Pages say "Waiting for a worker" once no worker has beaten (every 10 s) for this long.
 FUNDUSHUB_WORKER_STALE_SECONDS = max(20, env_int("FUNDUSHUB_WORKER_STALE_SECONDS", 60))

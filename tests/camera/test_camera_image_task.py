@@ -1,13 +1,18 @@
 """left/right camera files join the shared image store in the background."""
 
 import hashlib
+from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from fundushub.camera.models import CameraFile
+from fundushub.camera.tasks import TASK_PATH, requeue_stale
 from fundushub.images import blobs
 from fundushub.images.models import Image
 from fundushub.uploads.models import ItemState, UploadItem
+from tests.camera import dicoms
 from tests.camera.conftest import api, content_for, resolve, upload
 from tests.conftest import form_data, fundus_jpeg, fundus_png, run_worker
 
@@ -159,3 +164,119 @@ def test_running_the_task_again_changes_nothing(cam):
     ingest_camera_image.call(record.pk)
     record.refresh_from_db()
     assert record.image == image and Image.objects.count() == 1
+
+
+# --- files that fail: every attempt counts, and every file ends in a terminal state -------------
+
+
+def expire_leases():
+    CameraFile.objects.update(image_lease_until=timezone.now() - timedelta(seconds=1))
+
+
+def task_rows(record) -> int:
+    return DBTaskResult.objects.filter(task_path=TASK_PATH, args_kwargs__args__0=record.pk).count()
+
+
+def breaking(monkeypatch, times):
+    """Preparing a camera file's picture raises on its first `times` attempts."""
+    from fundushub.camera import tasks
+
+    real, calls = tasks._picture, []
+
+    def flaky(record):
+        calls.append(record.pk)
+        if len(calls) <= times:
+            raise TypeError("unsupported operand type(s) for *: 'NoneType' and 'int'")
+        return real(record)
+
+    monkeypatch.setattr(tasks, "_picture", flaky)
+    return calls
+
+
+def test_the_dicoms_that_looped_for_ever_end_with_no_preview_on_their_first_attempt(cam):
+    bomb_frame = dicoms.jpeg_dicom(dicoms.jpeg(claim=(65535, 65535)))
+    rows_0 = dicoms.build(rows=0, pixel_data=b"")
+    records = [
+        camera_upload(cam.token, "left_dicom", bomb_frame, name="bomb_frame.dcm"),
+        camera_upload(cam.token, "right_dicom", rows_0, name="rows_0.dcm"),
+    ]
+    run_worker()
+    for record in records:
+        record.refresh_from_db()
+        assert record.image_state == "no_preview"
+        assert record.image_attempts == 1 and task_rows(record) == 1
+    assert "JPEG frame" in records[0].image_detail
+    assert "empty image" in records[1].image_detail
+    assert requeue_stale(0) == 0
+
+
+def test_an_unexpected_failure_is_an_attempt_and_the_file_is_tried_again_after_its_lease(
+    cam, monkeypatch
+):
+    breaking(monkeypatch, times=1)
+    record = camera_upload(cam.token, "left", fundus_jpeg(10))
+    run_worker()
+    record.refresh_from_db()
+    assert record.image_state == "pending" and record.image_attempts == 1
+    assert record.image_detail.startswith("Attempt 1 failed: TypeError: unsupported operand")
+    assert requeue_stale(0) == 0  # its lease still runs
+    expire_leases()
+    assert requeue_stale(0) == 1
+    run_worker()
+    record.refresh_from_db()
+    assert record.image_state == "stored" and record.image_attempts == 2
+    assert record.image_detail == ""
+
+
+def test_a_file_failing_every_attempt_ends_as_an_error_in_words(cam, monkeypatch, settings):
+    breaking(monkeypatch, times=99)
+    record = camera_upload(cam.token, "left", fundus_jpeg(11))
+    for _ in range(10):
+        run_worker()
+        expire_leases()
+        requeue_stale(0)
+    record.refresh_from_db()
+    assert record.image_state == "error"
+    assert record.image_attempts == settings.FUNDUSHUB_MAX_ATTEMPTS == 3
+    assert record.image_detail == (
+        "Could not be processed (3 attempts): "
+        "TypeError: unsupported operand type(s) for *: 'NoneType' and 'int'"
+    )
+    assert task_rows(record) == 3
+    with blobs.open_blob(record.stored_filename) as f:  # the file itself is kept
+        assert f.read() == fundus_jpeg(11)
+
+
+def test_a_worker_that_died_on_a_file_counts_as_an_attempt(cam):
+    record = camera_upload(cam.token, "left", fundus_jpeg(12))
+    for attempt in (1, 2, 3):
+        record.refresh_from_db()
+        assert record.image_attempts == attempt
+        # A worker took the task and the file, then died: its task row stays RUNNING for ever.
+        DBTaskResult.objects.update(status="RUNNING")
+        expire_leases()
+        requeue_stale(0)
+    record.refresh_from_db()
+    assert record.image_state == "error"
+    assert record.image_detail == (
+        "Could not be processed (3 attempts): the worker stopped while handling it"
+    )
+    assert task_rows(record) == 3
+
+
+def test_a_file_held_by_a_live_worker_is_left_alone(cam):
+    from fundushub.camera.tasks import _claim
+
+    record = camera_upload(cam.token, "left", fundus_jpeg(13))
+    DBTaskResult.objects.update(status="RUNNING")
+    assert _claim(record.pk) is not None
+    assert _claim(record.pk) is None  # a second worker cannot take it
+    assert requeue_stale(0) == 0
+    assert task_rows(record) == 1
+
+
+def test_a_file_whose_task_waits_for_a_worker_is_not_queued_twice(cam):
+    record = camera_upload(cam.token, "left", fundus_jpeg(14))
+    CameraFile.objects.update(received_at=timezone.now() - timedelta(hours=1))
+    assert requeue_stale(0) == 0
+    assert task_rows(record) == 1

@@ -30,7 +30,16 @@ class CameraFileInline(admin.TabularInline):
     model = CameraFile
     extra = 0
     can_delete = False
-    fields = ["file_type", "original_filename", "size", "sha256", "capture_datetime", "image"]
+    fields = [
+        "file_type",
+        "original_filename",
+        "size",
+        "sha256",
+        "capture_datetime",
+        "image",
+        "image_state",
+        "image_detail",
+    ]
     readonly_fields = fields
 
 

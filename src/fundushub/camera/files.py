@@ -62,6 +62,8 @@ def store(session, device, file_type: str, staged, capture_datetime) -> tuple[st
                 capture_datetime=capture_datetime,
                 device=device,
                 image_state="pending" if file_type in PICTURE_TYPES else "none",
+                # Queued below: that is its first attempt (see camera.tasks.requeue_stale).
+                image_attempts=1 if file_type in PICTURE_TYPES else 0,
             )
             if file_type in PICTURE_TYPES:
                 from fundushub.camera.tasks import ingest_camera_image

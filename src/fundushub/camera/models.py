@@ -128,9 +128,17 @@ class CameraFile(models.Model):
             ("pending", "Pending"),
             ("stored", "Stored"),
             ("undecodable", "Undecodable"),
+            ("no_preview", "No preview"),
+            ("error", "Error"),
         ],
         default="none",
     )
+    # Why a file has no image (undecodable, no preview, error), in words for people.
+    image_detail = models.CharField(max_length=300, blank=True)
+    # Times the image task was queued for this file (bounded by FUNDUSHUB_MAX_ATTEMPTS), and the
+    # claim of the worker on it now: one that dies leaves an expired lease for the reaper.
+    image_attempts = models.PositiveSmallIntegerField(default=0)
+    image_lease_until = models.DateTimeField(null=True, blank=True)
     image = models.ForeignKey(
         "images.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -2,6 +2,9 @@
 
 left/right files are stored as they are; a DICOM joins as a lossless PNG preview of its first
 frame (the DICOM itself stays stored byte-exact as the camera file).
+
+Every file ends in a terminal state: stored, undecodable, no preview, or an error after
+FUNDUSHUB_MAX_ATTEMPTS attempts (an unexpected failure and a worker that died both count).
 """
 
 import hashlib
@@ -9,6 +12,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -20,7 +26,7 @@ from fundushub.images.decoding import UndecodableImage
 from fundushub.images.models import Image
 from fundushub.images.sniff import PNG
 from fundushub.images.store import decode_and_thumbnail, insert_or_existing
-from fundushub.lib.tasks import task_waiting
+from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
 
 log = logging.getLogger(__name__)
 TASK_PATH = "fundushub.camera.tasks.ingest_camera_image"
@@ -53,11 +59,7 @@ def _picture(record: CameraFile) -> Picture:
 
 @task()
 def ingest_camera_image(file_id: int) -> str:
-    record = (
-        CameraFile.objects.select_related("session__subject", "device")
-        .filter(pk=file_id, image_state="pending")
-        .first()
-    )
+    record = _claim(file_id)
     if record is None:
         return "already done"
     try:
@@ -68,12 +70,49 @@ def ingest_camera_image(file_id: int) -> str:
             key = blobs.original_key(picture.sha256)
             decoded = decode_and_thumbnail(key, picture.mime, picture.sha256)
             image = _insert(record, picture, decoded)
-    except (UndecodableImage, NoPreview) as e:
+    except UndecodableImage as e:
         log.warning("Camera file %s has no viewable image: %s", record.pk, e)
-        CameraFile.objects.filter(pk=record.pk).update(image_state="undecodable")
-        return "undecodable"
-    CameraFile.objects.filter(pk=record.pk).update(image=image, image_state="stored")
-    return "stored"
+        return _finish(record, "undecodable", f"Corrupt or unreadable image: {e}")
+    except NoPreview as e:
+        log.warning("Camera file %s gets no preview: %s", record.pk, e)
+        return _finish(record, "no_preview", f"No preview: {e}")
+    except Exception as e:
+        log.exception("Camera file %s failed (attempt %d)", record.pk, record.image_attempts)
+        return _failed(record, e)
+    return _finish(record, "stored", image=image)
+
+
+def _claim(file_id: int) -> CameraFile | None:
+    """Hold a pending file for one lease; None if it is done or a live worker holds it."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.FUNDUSHUB_ITEM_LEASE_SECONDS)
+    free = Q(image_lease_until=None) | Q(image_lease_until__lt=now)
+    pending = CameraFile.objects.filter(pk=file_id, image_state="pending")
+    if not pending.filter(free).update(image_lease_until=lease):
+        return None
+    return pending.select_related("session__subject", "device").first()
+
+
+def _finish(record: CameraFile, state: str, detail: str = "", image=None) -> str:
+    """Record a terminal state, unless another worker has already finished the file."""
+    CameraFile.objects.filter(pk=record.pk, image_state="pending").update(
+        image_state=state, image_detail=detail[:300], image=image, image_lease_until=None
+    )
+    return state
+
+
+def _failed(record: CameraFile, e: Exception) -> str:
+    """An unexpected failure is an attempt: the last one ends the file as an error, in words.
+
+    Before that the lease is left to run out, and the reaper queues the file again then.
+    """
+    reason = failure_reason(e)
+    if record.image_attempts >= settings.FUNDUSHUB_MAX_ATTEMPTS:
+        return _finish(record, "error", gave_up(record.image_attempts, reason))
+    CameraFile.objects.filter(pk=record.pk, image_state="pending").update(
+        image_detail=f"Attempt {record.image_attempts} failed: {reason}"[:300]
+    )
+    return "failed"
 
 
 def _insert(record: CameraFile, picture: Picture, decoded) -> Image:
@@ -98,13 +137,40 @@ def _insert(record: CameraFile, picture: Picture, decoded) -> Image:
 
 
 def requeue_stale(idle_seconds: int) -> int:
-    """Queue again the camera images whose task died: pending, idle, and with no task waiting."""
-    cutoff = timezone.now() - timedelta(seconds=idle_seconds)
-    stale = CameraFile.objects.filter(image_state="pending", received_at__lt=cutoff)
+    """Queue again the camera images whose attempt ended without a result; returns how many.
+
+    That is a pending file whose lease ran out (its worker died, or the attempt failed), or one
+    never claimed though queued long ago, with no task waiting for it. Each queueing is counted
+    as an attempt, so a file is queued at most FUNDUSHUB_MAX_ATTEMPTS times; after that it ends
+    as an error.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=idle_seconds)
+    stale = CameraFile.objects.filter(image_state="pending").filter(
+        Q(image_lease_until__lt=now) | Q(image_lease_until=None, received_at__lt=cutoff)
+    )
     count = 0
-    for pk in stale.values_list("pk", flat=True):
-        waiting = task_waiting(TASK_PATH, pk)
-        if not waiting:
-            ingest_camera_image.enqueue(pk)
+    for pk, attempts in stale.values_list("pk", "image_attempts"):
+        if task_waiting(TASK_PATH, pk):
+            continue
+        if _requeue(pk, attempts, now):
             count += 1
     return count
+
+
+def _requeue(pk: int, attempts: int, now) -> bool:
+    row = CameraFile.objects.filter(pk=pk, image_state="pending", image_attempts=attempts)
+    if attempts >= settings.FUNDUSHUB_MAX_ATTEMPTS:
+        row.update(
+            image_state="error",
+            image_detail=gave_up(attempts, "the worker stopped while handling it"),
+            image_lease_until=None,
+        )
+        log.warning("Camera file %s ended as an error after %d attempts", pk, attempts)
+        return False
+    with transaction.atomic():
+        # The attempts fence: two reapers racing queue the file once.
+        if not row.update(image_attempts=attempts + 1, image_lease_until=None):
+            return False
+        ingest_camera_image.enqueue(pk)
+    return True
