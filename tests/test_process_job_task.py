@@ -14,7 +14,7 @@ from fundushub.images import blobs
 from fundushub.images.models import Image
 from fundushub.uploads.ingest import LostLease, process_item
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
-from fundushub.uploads.tasks import GAVE_UP, MAX_ATTEMPTS, claim_next, process_job, reclaim_expired
+from fundushub.uploads.tasks import claim_next, process_job, reclaim_expired
 from tests.conftest import form_data, fundus_jpeg, noisy_jpeg, run_worker, start_worker
 
 
@@ -101,15 +101,26 @@ def test_a_live_claim_is_left_alone_by_the_reaper(client, world):
     assert UploadItem.objects.get().state == ItemState.PROCESSING
 
 
-def test_an_item_that_keeps_killing_its_worker_ends_as_an_error(client, world):
+def test_an_item_that_keeps_killing_its_worker_ends_as_an_error(
+    client, world, settings, isolated_storage
+):
+    from django_tasks_db.models import DBTaskResult
+
     job = upload(client, world, [("a.jpg", fundus_jpeg(4))])
     item = claim_next(job.id)
     UploadItem.objects.filter(pk=item.pk).update(
-        attempts=MAX_ATTEMPTS, lease_until=timezone.now() - timedelta(seconds=1)
+        attempts=settings.FUNDUSHUB_MAX_ATTEMPTS, lease_until=timezone.now() - timedelta(seconds=1)
     )
+    rows = DBTaskResult.objects.count()
     reclaim_expired()
     item.refresh_from_db()
-    assert item.state == ItemState.ERROR and item.detail == GAVE_UP
+    assert item.state == ItemState.ERROR
+    assert (
+        item.detail
+        == "Could not be processed (3 attempts): the worker stopped while handling this file"
+    )
+    assert DBTaskResult.objects.count() == rows  # nothing left to run: no task queued for it
+    assert list((isolated_storage / "staging").iterdir()) == []
 
 
 def test_a_worker_whose_claim_was_taken_over_cannot_record_a_result(client, world):
@@ -122,24 +133,53 @@ def test_a_worker_whose_claim_was_taken_over_cannot_record_a_result(client, worl
     assert User.objects.get(pk=world.alice.pk).file_upload_count == 0
 
 
-def test_an_unexpected_failure_marks_the_item_as_error_and_goes_on(client, world, monkeypatch):
-    job = upload(client, world, [("a.jpg", fundus_jpeg(6)), ("b.jpg", fundus_jpeg(7))])
+def failing(monkeypatch, name, times):
+    """process_item raises for the file `name` on its first `times` attempts."""
     from fundushub.uploads import tasks
 
-    real = tasks.process_item
-    calls = []
+    real, calls = tasks.process_item, []
 
     def flaky(item):
         calls.append(item.filename)
-        if item.filename == "a.jpg":
+        if item.filename == name and calls.count(name) <= times:
             raise RuntimeError("disk on fire")
         return real(item)
 
     monkeypatch.setattr(tasks, "process_item", flaky)
+    return calls
+
+
+def test_a_file_failing_every_attempt_ends_as_an_error_in_words_and_the_job_goes_on(
+    client, world, monkeypatch, isolated_storage
+):
+    job = upload(client, world, [("a.jpg", fundus_jpeg(6)), ("b.jpg", fundus_jpeg(7))])
+    calls = failing(monkeypatch, "a.jpg", times=99)
     process_job.call(str(job.id))
     a, b = job.items.order_by("position")
-    assert a.state == ItemState.ERROR and a.detail == "Processing failed: RuntimeError"
+    assert a.state == ItemState.ERROR and a.attempts == 3
+    assert a.detail == "Could not be processed (3 attempts): RuntimeError: disk on fire"
     assert b.state == ItemState.COMPLETED
+    assert calls == ["a.jpg", "b.jpg", "a.jpg", "a.jpg"]  # the retried file waits for the others
+    assert list((isolated_storage / "staging").iterdir()) == []
+
+
+def test_a_file_that_fails_once_is_tried_again_and_stored(client, world, monkeypatch):
+    job = upload(client, world, [("a.jpg", fundus_jpeg(8))])
+    failing(monkeypatch, "a.jpg", times=1)
+    process_job.call(str(job.id))
+    item = UploadItem.objects.get()
+    assert item.state == ItemState.COMPLETED and item.attempts == 2
+    assert Image.objects.count() == 1
+
+
+def test_the_number_of_attempts_is_a_setting(client, world, monkeypatch, settings):
+    settings.FUNDUSHUB_MAX_ATTEMPTS = 1
+    job = upload(client, world, [("a.jpg", fundus_jpeg(9))])
+    failing(monkeypatch, "a.jpg", times=1)
+    process_job.call(str(job.id))
+    item = UploadItem.objects.get()
+    assert item.state == ItemState.ERROR and item.attempts == 1
+    assert item.detail == "Could not be processed (1 attempt): RuntimeError: disk on fire"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,8 @@
 
 django-tasks never re-runs a task whose worker died, so items carry their own lease: a claimed
 item not finished before its lease ends is re-queued by reclaim_expired(), which every worker
-runs at start and then periodically.
+runs at start and then periodically. Every claim is an attempt, whether it ends in an exception
+or in a dead worker: after FUNDUSHUB_MAX_ATTEMPTS of them the item ends as an error, in words.
 """
 
 import logging
@@ -14,14 +15,14 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
-from fundushub.lib.tasks import task_waiting
+from fundushub.images import blobs
+from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
 from fundushub.uploads.ingest import LostLease, process_item
 from fundushub.uploads.models import ItemState, UploadItem
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-GAVE_UP = "Processing failed repeatedly (the worker stopped while handling this file)"
+WORKER_STOPPED = "the worker stopped while handling this file"
 
 
 def claim_next(job_id) -> UploadItem | None:
@@ -30,7 +31,7 @@ def claim_next(job_id) -> UploadItem | None:
     while True:
         pk = (
             UploadItem.objects.filter(job_id=job_id, state=ItemState.QUEUED)
-            .order_by("position")
+            .order_by("attempts", "position")  # a file being retried waits for the others
             .values_list("pk", flat=True)
             .first()
         )
@@ -58,17 +59,33 @@ def process_job(job_id: str) -> dict:
             log.warning("Item %s of job %s was re-claimed by another worker", item.pk, job_id)
             continue
         except Exception as e:
-            log.exception("Item %s of job %s failed", item.pk, job_id)
-            state = _error(item, f"Processing failed: {e.__class__.__name__}")
+            log.exception("Item %s of job %s failed (attempt %d)", item.pk, job_id, item.attempts)
+            state = _failed(item, failure_reason(e))
         done[state] = done.get(state, 0) + 1
     return done
 
 
-def _error(item: UploadItem, detail: str) -> str:
-    UploadItem.objects.filter(
-        pk=item.pk, state=ItemState.PROCESSING, attempts=item.attempts
-    ).update(state=ItemState.ERROR, detail=detail, finished_at=timezone.now())
+def _failed(item: UploadItem, reason: str) -> str:
+    """An exception is an attempt: queue the item again, or end it as an error after the last."""
+    mine = UploadItem.objects.filter(pk=item.pk, state=ItemState.PROCESSING, attempts=item.attempts)
+    if item.attempts < settings.FUNDUSHUB_MAX_ATTEMPTS:
+        detail = f"Attempt {item.attempts} failed: {reason}"[:300]
+        mine.update(state=ItemState.QUEUED, lease_until=None, detail=detail)
+        return ItemState.QUEUED
+    if mine.update(
+        state=ItemState.ERROR,
+        detail=gave_up(item.attempts, reason),
+        finished_at=timezone.now(),
+        lease_until=None,
+        staged_key="",
+    ):
+        _discard(item.staged_key)
     return ItemState.ERROR
+
+
+def _discard(staged_key: str) -> None:
+    if staged_key and blobs.exists(staged_key):
+        blobs.delete(staged_key)
 
 
 def reclaim_expired() -> int:
@@ -79,15 +96,29 @@ def reclaim_expired() -> int:
     """
     now = timezone.now()
     expired = UploadItem.objects.filter(state=ItemState.PROCESSING, lease_until__lt=now)
-    job_ids = set(expired.values_list("job_id", flat=True))
+    last = expired.filter(attempts__gte=settings.FUNDUSHUB_MAX_ATTEMPTS)
     with transaction.atomic():
-        expired.filter(attempts__gte=MAX_ATTEMPTS).update(
-            state=ItemState.ERROR, detail=GAVE_UP, finished_at=now
+        # Only jobs with an item to run again need a task; a file that used its last attempt ends.
+        job_ids = set(
+            expired.filter(attempts__lt=settings.FUNDUSHUB_MAX_ATTEMPTS).values_list(
+                "job_id", flat=True
+            )
         )
+        given_up = list(last.values_list("pk", "attempts", "staged_key"))
+        for pk, attempts, _ in given_up:
+            last.filter(pk=pk).update(
+                state=ItemState.ERROR,
+                detail=gave_up(attempts, WORKER_STOPPED),
+                finished_at=now,
+                lease_until=None,
+                staged_key="",
+            )
         count = expired.update(state=ItemState.QUEUED, lease_until=None)
         job_ids |= _abandoned_jobs(now)
         for job_id in job_ids:
             process_job.enqueue(str(job_id))
+    for _, _, staged_key in given_up:
+        _discard(staged_key)
     if job_ids:
         log.info("Re-queued %d item(s) in %d job(s) whose worker stopped", count, len(job_ids))
     return count
