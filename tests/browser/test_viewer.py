@@ -142,3 +142,45 @@ def test_without_javascript_the_toggle_is_a_pair_of_links(pages, world):
     page.get_by_role("link", name="Edited", exact=True).click()
     page.wait_for_url("**?variant=edited")
     assert page.locator("#viewer-image").get_attribute("src").endswith("?variant=edited")
+
+
+def test_from_a_filtered_dashboard_the_keys_step_through_the_set_and_back_returns_there(
+    pages, world
+):
+    """Issue 11, C18: [ and ] move through the filtered set; Back keeps the filters; after
+    saving an edit the viewer shows the edited version."""
+    from tests.browser.conftest import sign_in
+
+    older = store_image(world, 31, disease=world.glaucoma)
+    store_image(world, 32)  # DR: outside the set
+    newer = store_image(world, 33, disease=world.glaucoma)
+    page = pages.new()
+    sign_in(page)
+    page.goto(f"/direct/dashboard?disease={world.glaucoma.pk}&per_page=24")
+    page.locator(f'.thumb-card[data-id="{newer.id}"] .thumb-link').click()
+    page.wait_for_url(f"**/direct/images/{newer.id}?disease={world.glaucoma.pk}&per_page=24")
+    expect(page.locator("#previous-image")).to_have_count(0)
+
+    page.keyboard.press("]")
+    page.wait_for_url(f"**/direct/images/{older.id}?disease={world.glaucoma.pk}&per_page=24")
+    expect(page.locator("#next-image")).to_have_count(0)  # the DR image is not in the set
+    page.keyboard.press("[")
+    page.wait_for_url(f"**/direct/images/{newer.id}?*")
+    page.get_by_role("link", name="Next ›").click()
+    page.wait_for_url(f"**/direct/images/{older.id}?*")
+
+    # Edit it: the viewer comes back showing the version just saved.
+    page.get_by_role("link", name="Edit Image").click()
+    expect(page.locator("#editor")).to_have_attribute("data-ready", "true")
+    page.get_by_role("button", name="Rotate right").click()
+    page.get_by_role("button", name="Save edited image").click()
+    page.wait_for_url(f"**/direct/images/{older.id}?*variant=edited")
+    page.wait_for_function(
+        "() => { const i = document.getElementById('viewer-image');"
+        " return i.src.endsWith('variant=edited') && i.complete && i.naturalWidth === 480; }"
+    )
+    expect(page.locator(".version-toggle [aria-current=true]")).to_have_text("Edited")
+
+    page.get_by_role("link", name="Back to Images").click()
+    page.wait_for_url(f"**/direct/dashboard?disease={world.glaucoma.pk}&per_page=24")
+    expect(page.locator(".thumb-card")).to_have_count(2)

@@ -445,7 +445,8 @@ def test_show_edited_uses_the_edited_thumbnail_where_one_exists(client, world):
     client.force_login(world.alice)
     text = get(client, "?show=edited").content.decode()
     assert f'src="/images/{with_edit.pk}/thumbnail?variant=edited"' in text
-    assert f'href="/direct/images/{with_edit.pk}?variant=edited"' in text
+    # The viewer opened from here shows the edited version too (show=edited travels along).
+    assert f'href="/direct/images/{with_edit.pk}?show=edited"' in text
     assert f'src="/images/{without.pk}/thumbnail"' in text
     assert 'aria-current="true">Edited<' in text
 

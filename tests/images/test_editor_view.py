@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+from urllib.parse import quote
 
 import pytest
 from PIL import Image as PILImage
@@ -152,7 +153,8 @@ def test_saving_makes_a_rotated_variant_and_leaves_the_original_untouched(
     image.refresh_from_db()
     assert response.json() == {
         "edited_sha256": image.edited_sha256,
-        "redirect": f"/direct/images/{image.id}",
+        # Back in the viewer, showing the version just saved.
+        "redirect": f"/direct/images/{image.id}?variant=edited",
     }
     assert image.edit_operations == editing.validate(ops, 640, 480)
     assert image.edited_by == world.alice and image.edited_at is not None
@@ -308,7 +310,18 @@ def test_a_safe_next_is_where_the_editor_goes_after_saving(client, world, image,
     response = save(client, image, {"rotate": 90}, query="?next=/direct/dashboard%3Fdisease%3D1")
     assert response.json()["redirect"] == "/direct/dashboard?disease=1"
     response = save(client, image, {"rotate": 180}, query="?next=https://evil.example/")
-    assert response.json()["redirect"] == f"/direct/images/{image.id}"
+    assert response.json()["redirect"] == f"/direct/images/{image.id}?variant=edited"
+
+
+def test_after_saving_the_viewer_it_returns_to_shows_the_edited_version(client, world, image, save):
+    client.force_login(world.alice)
+    came_from = f"/direct/images/{image.id}?disease={world.dr.pk}&variant=original"
+    response = save(client, image, {"rotate": 90}, query=f"?next={quote(came_from)}")
+    assert response.json()["redirect"] == (
+        f"/direct/images/{image.id}?disease={world.dr.pk}&variant=edited"
+    )
+    viewer = client.get(response.json()["redirect"]).content.decode()
+    assert f'id="viewer-image" src="/images/{image.id}/view?variant=edited"' in viewer
 
 
 def test_the_page_cancel_link_honours_only_a_safe_next(client, world, image):

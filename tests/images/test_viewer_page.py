@@ -70,7 +70,7 @@ def test_the_original_edited_toggle_appears_only_when_there_is_an_edit(client, w
     text = html(page(client, image))
     # Without JavaScript the toggle is two links.
     assert f'href="/direct/images/{image.id}?variant=edited"' in text
-    assert f'href="/direct/images/{image.id}"' in text
+    assert f'href="/direct/images/{image.id}?variant=original"' in text
     edited = html(page(client, image, "?variant=edited"))
     assert f'src="/images/{image.id}/view?variant=edited"' in edited
     assert f'href="/images/{image.id}/download?variant=edited"' in edited
@@ -216,3 +216,55 @@ def test_the_delete_button_leads_to_the_bulk_delete_confirmation(client, world):
     text = response.content.decode()
     assert 'name="confirm"' in text and str(image.id) in text
     assert Image.objects.filter(pk=image.pk).exists()  # nothing deleted without confirming
+
+
+# Moving through the set the viewer was opened from (issue 11, C18) ------------------------
+
+
+def test_back_returns_to_the_dashboard_with_its_filters_and_page(client, world):
+    image = store_image(world, 20)
+    client.force_login(world.alice)
+    text = html(
+        page(client, image, f"?disease={world.dr.pk}&per_page=24&cursor=abc&variant=edited")
+    )
+    back = f"/direct/dashboard?disease={world.dr.pk}&amp;per_page=24&amp;cursor=abc"
+    assert f'<a href="{back}" id="back-link">Back to Images</a>' in text
+    # Delete from here returns there too.
+    assert f'name="next" value="{back}"' in text
+
+
+def test_previous_and_next_step_through_the_filtered_set_newest_first(client, world):
+    a = store_image(world, 21, disease=world.glaucoma)
+    store_image(world, 22)  # DR: not in the set
+    b = store_image(world, 23, disease=world.glaucoma)
+    c = store_image(world, 24, disease=world.glaucoma)
+    client.force_login(world.alice)
+    q = f"?disease={world.glaucoma.pk}"
+    text = html(page(client, b, q))
+    assert f'id="previous-image" rel="prev" href="/direct/images/{c.id}{q}"' in text
+    assert f'id="next-image" rel="next" href="/direct/images/{a.id}{q}"' in text
+    newest = html(page(client, c, q))
+    assert (
+        'id="previous-image"' not in newest
+        and '<span class="btn btn-small" aria-disabled="true">‹ Previous</span>' in newest
+    )
+    assert f'id="next-image" rel="next" href="/direct/images/{b.id}{q}"' in newest
+
+
+def test_the_keys_for_previous_and_next_are_on_the_page(client, world):
+    older, newer = store_image(world, 25), store_image(world, 26)
+    client.force_login(world.alice)
+    text = html(page(client, older))
+    assert 'aria-keyshortcuts="["' in text
+    assert "<kbd>[</kbd> previous, <kbd>]</kbd> next image" in text
+    assert f'href="/direct/images/{newer.id}"' in text  # no filters: every image in scope
+
+
+def test_opened_from_the_dashboard_showing_edits_it_shows_the_edit(client, world):
+    image = store_image(world, 27)
+    variants.save_edit(image, json.dumps({"rotate": 90}).encode(), world.alice)
+    client.force_login(world.alice)
+    text = html(page(client, image, "?show=edited"))
+    assert f'id="viewer-image" src="/images/{image.id}/view?variant=edited"' in text
+    text = html(page(client, image, "?show=edited&variant=original"))
+    assert f'id="viewer-image" src="/images/{image.id}/view"' in text

@@ -1,9 +1,11 @@
 """The in-browser image editor (page and save) and restoring the original."""
 
+from urllib.parse import urlsplit, urlunsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,6 +22,16 @@ def _next_url(request, image) -> str:
     ):
         return target
     return reverse("image-viewer", args=[image.id])
+
+
+def _showing_edit(url: str, image) -> str:
+    """Back in this image's viewer after a save, it shows the version just saved."""
+    parts = urlsplit(url)
+    if parts.path != reverse("image-viewer", args=[image.id]):
+        return url
+    query = QueryDict(parts.query, mutable=True)
+    query["variant"] = "edited"
+    return urlunsplit(parts._replace(query=query.urlencode()))
 
 
 def _page(request, image, status=200):
@@ -67,7 +79,10 @@ def editor(request, image_id):
         return JsonResponse({"error": str(e)}, status=e.status)
     messages.success(request, "Edited image saved; the original is unchanged.")
     return JsonResponse(
-        {"edited_sha256": image.edited_sha256, "redirect": _next_url(request, image)}
+        {
+            "edited_sha256": image.edited_sha256,
+            "redirect": _showing_edit(_next_url(request, image), image),
+        }
     )
 
 

@@ -63,6 +63,8 @@ def links(filters, page, query=None) -> dict:
         "show_edited": q(show="edited", **here),
         "export": q(show=None, per_page=None),
         "all_jobs": q(job=None),
+        # Each thumbnail opens the viewer inside this set: it keeps the filters and the page.
+        "in_set": q(**here) if q(**here) != "?" else "",
     }
 
 

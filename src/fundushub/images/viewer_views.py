@@ -4,10 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from fundushub.accounts.roles import can_download_original, can_grade, can_manage_image
 from fundushub.images.access import visible_image_or_404
+from fundushub.images.browsing import browsing_for
 from fundushub.images.grades import GradeRefused, record_grade
 from fundushub.images.grading import scale_for
 from fundushub.images.history import history_for
@@ -17,7 +19,10 @@ _RELATED = ("hospital", "lab_unit", "camera", "disease", "area", "uploaded_by", 
 
 
 def _page(request, image, status=200, form=None, error=""):
-    edited = request.GET.get("variant") == "edited" and image.has_edit
+    browsing = browsing_for(request.user, image, request.GET)
+    # The version asked for; without a choice, the one the dashboard was showing.
+    asked = request.GET.get("variant") or ("edited" if browsing.show_edited else "")
+    edited = asked == "edited" and image.has_edit
     grades = image.grades.select_related("graded_by", "disease").order_by("-revision")
     context = {
         "image": image,
@@ -31,6 +36,7 @@ def _page(request, image, status=200, form=None, error=""):
         "locked_reason": LOCKED,
         "form": form or {},
         "grade_error": error,
+        "browsing": browsing,
     }
     return render(request, "images/viewer.html", context, status=status)
 
@@ -57,4 +63,5 @@ def grade(request, image_id):
         request,
         f"Grade recorded: {recorded.grade} – {recorded.label} (revision {recorded.revision}).",
     )
-    return redirect("image-viewer", image_id=image.id)
+    viewer = reverse("image-viewer", args=[image.id])
+    return redirect(f"{viewer}?{request.GET.urlencode()}" if request.GET else viewer)

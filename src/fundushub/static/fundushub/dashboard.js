@@ -32,7 +32,9 @@
       var edited = button.dataset.variant === "edited";
       img.src = edited ? img.dataset.edited : img.dataset.original;
       img.alt = (edited ? "Edited version of fundus image " : "fundus image ") + name;
-      link.href = link.href.split("?")[0] + (edited ? "?variant=edited" : "");
+      var url = new URL(link.href);
+      url.searchParams.set("variant", edited ? "edited" : "original");
+      link.href = url.toString();
       Array.prototype.forEach.call(toggle.querySelectorAll("button"), function (b) {
         b.setAttribute("aria-pressed", b === button ? "true" : "false");
       });

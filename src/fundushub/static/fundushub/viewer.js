@@ -1,6 +1,7 @@
 // Image viewer: zoom and pan by a CSS transform on the <img> inside an overflow-hidden frame.
 // Buttons (− + Fit 100%), the mouse wheel (around the pointer), keys + − 0 1, dragging and arrow
 // keys. The Original/Edited links swap the picture in place; without JavaScript they reload.
+// [ and ] go to the previous and next image of the dashboard's filtered set.
 (function () {
   "use strict";
   var frame = document.getElementById("viewer-frame");
@@ -136,6 +137,11 @@
       fit();
     } else if (ev.key === "1") {
       actual();
+    } else if (ev.key === "[" || ev.key === "]") {
+      // Previous / next image of the set the viewer was opened from.
+      var step = document.getElementById(ev.key === "[" ? "previous-image" : "next-image");
+      if (!step) return;
+      window.location.assign(step.href);
     } else {
       return;
     }
