@@ -116,3 +116,14 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, sessions):
 def test_a_device_token_does_not_open_the_staff_pages(sessions):
     response = api(sessions.token).get("/camera/sessions")
     assert response.status_code in (302, 401, 403)
+
+
+def test_a_dicom_refused_a_preview_says_why_on_the_session_page(client, sessions):
+    from tests.camera import dicoms
+
+    upload(api(sessions.token), "left_dicom", dicoms.bomb(), name="huge.dcm")
+    run_worker()
+    client.force_login(sessions.mary)
+    body = client.get(f"/camera/sessions/{sessions.st_lucia_session.pk}").content.decode()
+    assert "huge.dcm" in body
+    assert "No preview: the DICOM declares 65535 × 65535 pixels" in body
