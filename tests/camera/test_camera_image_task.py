@@ -3,6 +3,7 @@
 import hashlib
 from datetime import timedelta
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -280,3 +281,39 @@ def test_a_file_whose_task_waits_for_a_worker_is_not_queued_twice(cam):
     CameraFile.objects.update(received_at=timezone.now() - timedelta(hours=1))
     assert requeue_stale(0) == 0
     assert task_rows(record) == 1
+
+
+@pytest.mark.parametrize(
+    "data, state, detail",
+    [
+        (dicoms.build(rows=4, columns=6, samples=3), "stored", ""),
+        (dicoms.build(rows=4, columns=6, bits=16), "stored", ""),
+        (dicoms.build(rows=4, columns=6, frames=3), "stored", ""),
+        (dicoms.jpeg_dicom(dicoms.jpeg(claim=(65535, 65535))), "no_preview", "JPEG frame"),
+        (dicoms.jpeg_dicom(dicoms.jpeg(claim=(10000, 10000))), "no_preview", "10000 × 10000"),
+        (dicoms.bomb(), "no_preview", "65535 × 65535"),
+        (dicoms.build(rows=0, pixel_data=b""), "no_preview", "empty image"),
+        (dicoms.build(pixel_data=None), "no_preview", "no pixel data"),
+        (dicoms.build(pixel_data=b"\x01\x02"), "no_preview", "shorter than its header declares"),
+    ],
+    ids=[
+        "rgb8",
+        "mono16",
+        "multi-frame",
+        "jpeg-65535",
+        "jpeg-10000",
+        "bomb",
+        "rows0",
+        "no-pixels",
+        "short",
+    ],
+)
+def test_each_kind_of_dicom_ends_in_one_attempt_kept_byte_exact(cam, data, state, detail):
+    record = camera_upload(cam.token, "left_dicom", data, name="scan.dcm")
+    run_worker()
+    record.refresh_from_db()
+    assert record.image_state == state and detail in record.image_detail
+    assert record.image_attempts == 1 and task_rows(record) == 1
+    assert (record.image is not None) == (state == "stored")
+    with blobs.open_blob(record.stored_filename) as f:
+        assert f.read() == data
