@@ -84,6 +84,9 @@ class UploadItem(models.Model):
     # A claim: the worker holding it must finish before lease_until; attempts fences stale workers.
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # One unit of the uploader's quota is held for this file: taken before its bytes move, kept
+    # if it is stored, given back if it fails or turns out a duplicate (uploads/ingest.py).
+    quota_held = models.BooleanField(default=False)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -17,7 +17,7 @@ from django_tasks import task
 
 from fundushub.images import blobs
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
-from fundushub.uploads.ingest import LostLease, process_item
+from fundushub.uploads.ingest import LostLease, give_back_held_quota, process_item
 from fundushub.uploads.models import ItemState, UploadItem
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ def reclaim_expired() -> int:
                 lease_until=None,
                 staged_key="",
             )
+        give_back_held_quota([pk for pk, _, _ in given_up])  # their files were never stored
         count = expired.update(state=ItemState.QUEUED, lease_until=None)
         job_ids |= _abandoned_jobs(now)
         for job_id in job_ids:
