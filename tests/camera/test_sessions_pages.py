@@ -127,3 +127,79 @@ def test_a_dicom_refused_a_preview_says_why_on_the_session_page(client, sessions
     body = client.get(f"/camera/sessions/{sessions.st_lucia_session.pk}").content.decode()
     assert "huge.dcm" in body
     assert "No preview: the DICOM declares 65535 × 65535 pixels" in body
+
+
+# Titles, viewer links and reports opened inert (issue 11, C19) ----------------------------
+
+
+def test_thumbnails_are_titled_by_subject_eye_and_day_and_open_the_viewer(client, sessions):
+    client.force_login(sessions.mary)
+    session = sessions.st_lucia_session
+    body = client.get(f"/camera/sessions/{session.pk}").content.decode()
+    for record in CameraFile.objects.filter(session=session):
+        eye = "left" if record.file_type == "left" else "right"
+        title = f"105-10-0989-3 · {eye} eye · 2026-11-21"
+        assert (
+            f'<a href="/direct/images/{record.image_id}" title="Open {title} in the viewer">'
+            in body
+        )
+        assert f'alt="{title}"' in body
+
+
+def test_a_camera_image_is_titled_by_subject_eye_and_day_in_the_viewer_and_the_grid(
+    client, sessions
+):
+    left = CameraFile.objects.get(session=sessions.st_lucia_session, file_type="left")
+    client.force_login(sessions.mary)
+    viewer = client.get(f"/direct/images/{left.image_id}").content.decode()
+    title = "105-10-0989-3 · left eye · 2026-11-21"
+    assert f"<h1>{title}</h1>" in viewer and f"<title>{title} · Fundus Hub</title>" in viewer
+    assert "L_eye.jpg" in viewer  # the file's own name stays among the details
+    grid = client.get("/direct/dashboard?source=camera").content.decode()
+    assert f'<p class="thumb-name" title="{title}">' in grid
+    export = client.get("/direct/dashboard/export.csv?source=camera")
+    assert title in b"".join(export.streaming_content).decode()
+
+
+def test_an_html_report_opens_in_the_browser_sandboxed(client, sessions):
+    upload(api(sessions.token), "report", name="summary.html")
+    report = CameraFile.objects.get(file_type="report")
+    client.force_login(sessions.mary)
+    session = sessions.st_lucia_session
+    page = client.get(f"/camera/sessions/{session.pk}").content.decode()
+    url = f"/camera/sessions/{session.pk}/files/{report.pk}"
+    assert f'href="{url}" target="_blank" rel="noopener">Open report</a>' in page
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert "default-src 'none'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"].startswith("inline")
+    assert b"".join(response.streaming_content).startswith(b"<!DOCTYPE html>")
+    from fundushub.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="camera.file_opened", user=sessions.mary).count() == 1
+
+
+def test_a_pdf_report_is_downloaded_never_shown_inline(client, sessions):
+    from tests.camera.conftest import PDF_REPORT
+
+    upload(api(sessions.token), "report", PDF_REPORT, name="summary.html")
+    report = CameraFile.objects.get(file_type="report")
+    client.force_login(sessions.mary)
+    response = client.get(f"/camera/sessions/{sessions.st_lucia_session.pk}/files/{report.pk}")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="summary.pdf"'
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_a_report_is_404_outside_the_users_hospitals_or_under_another_session(client, sessions):
+    upload(api(sessions.token), "report", name="summary.html")
+    report = CameraFile.objects.get(file_type="report")
+    client.force_login(sessions.root)  # Northgate only
+    url = f"/camera/sessions/{sessions.st_lucia_session.pk}/files/{report.pk}"
+    assert client.get(url).status_code == 404
+    client.force_login(sessions.mary)
+    other = f"/camera/sessions/{sessions.northgate_session.pk}/files/{report.pk}"
+    assert client.get(other).status_code == 404

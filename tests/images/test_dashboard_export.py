@@ -66,6 +66,7 @@ def test_a_row_holds_the_images_values(client, world):
             "mydriatic": "yes",
             "subject_identifier": "",
             "original_filename": "fundus-3.jpg",
+            "title": "fundus-3.jpg",
             "content_type": "image/jpeg",
             "size": str(image.size),
             "width": "640",

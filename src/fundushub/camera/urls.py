@@ -13,4 +13,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="camera:schema"), name="docs"),
     path("camera/sessions", views.session_list, name="sessions"),
     path("camera/sessions/<uuid:session_id>", views.session_detail, name="session"),
+    path(
+        "camera/sessions/<uuid:session_id>/files/<int:file_id>",
+        views.session_file,
+        name="session-file",
+    ),
 ]

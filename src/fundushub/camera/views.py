@@ -1,13 +1,20 @@
-"""Staff pages: camera sessions with their completeness, and one session's files."""
+"""Staff pages: camera sessions with their completeness, one session's files, and opening a
+session's report or DICOM (served inert: nothing in a camera's file can run on our origin)."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from fundushub.accounts.roles import sees_lab_unit_jobs
+from fundushub.audit.models import record
 from fundushub.camera.completeness import completeness
-from fundushub.camera.models import CameraSession
+from fundushub.camera.content import is_html
+from fundushub.camera.models import DICOM_TYPES, CameraSession
+from fundushub.images import blobs
+from fundushub.images.titles import title_of
+from fundushub.lib.downloads import download_name, inert, readable_base
 
 PAGE_SIZE = 100
 
@@ -45,6 +52,55 @@ def session_detail(request, session_id):
         visible_sessions(request.user).select_related("subject", "device", "hospital"),
         pk=session_id,
     )
-    files = list(session.files.select_related("image").order_by("file_type", "received_at"))
+    files = list(session.files.select_related("image__area").order_by("file_type", "received_at"))
+    for f in files:
+        if f.image is not None:
+            # Named as everywhere else: subject · eye · day of capture, not the camera's UUID.
+            f.title = title_of(
+                "camera",
+                f.original_filename,
+                session.subject.subject_identifier,
+                f.image.area.name if f.image.area_id else "",
+                f.capture_datetime,
+            )
     _with_state(session)
     return render(request, "camera/session.html", {"session": session, "files": files})
+
+
+def _served_type(record, head: bytes) -> tuple[str, bool]:
+    """(content type, inline?): an HTML report opens in the browser, sandboxed; a PDF or DICOM
+    is downloaded (a browser's PDF viewer does not run under a sandboxing policy)."""
+    if record.file_type in DICOM_TYPES:
+        return "application/dicom", False
+    if head.startswith(b"%PDF-"):
+        return "application/pdf", False
+    if is_html(head):
+        return "text/html", True
+    return "application/octet-stream", False
+
+
+@require_GET
+@login_required
+def session_file(request, session_id, file_id):
+    session = get_object_or_404(visible_sessions(request.user), pk=session_id)
+    camera_file = get_object_or_404(session.files, pk=file_id)
+    handle = blobs.open_blob(blobs.original_key(camera_file.sha256))
+    head = handle.read(1024)
+    handle.seek(0)
+    content_type, inline = _served_type(camera_file, head)
+    name = download_name(readable_base(camera_file.original_filename, "report"), content_type)
+    response = FileResponse(
+        handle,
+        as_attachment=not inline,
+        filename=name,
+        content_type=content_type,
+    )
+    response["Cache-Control"] = "private, no-cache"
+    record(
+        "camera.file_opened",
+        request=request,
+        obj=camera_file,
+        session=str(session.pk),
+        file_type=camera_file.file_type,
+    )
+    return inert(response)

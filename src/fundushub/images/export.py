@@ -16,6 +16,7 @@ from django.utils import timezone
 from fundushub.audit.models import record
 from fundushub.images import dashboard, keyset
 from fundushub.images.models import Grade
+from fundushub.images.titles import capture_times, title_of
 
 CHUNK = 2000
 # (CSV column, the field it is read from; None: computed per chunk).
@@ -31,6 +32,7 @@ _TABLE = [
     ("mydriatic", "mydriatic"),
     ("subject_identifier", "subject_identifier"),
     ("original_filename", "original_filename"),
+    ("title", None),  # as the pages name it (a camera image: subject · eye · day of capture)
     ("content_type", "content_type"),
     ("size", "size"),
     ("width", "width"),
@@ -44,6 +46,7 @@ _TABLE = [
 ]
 COLUMNS = [column for column, _ in _TABLE]
 FIELDS = [field for _, field in _TABLE if field]
+SOURCE = FIELDS.index("source")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -83,22 +86,39 @@ def rows(images):
             .annotate(n=Count("*"))
             .order_by()
         )
+        captured = capture_times([r[0] for r in chunk if r[SOURCE] == "camera"])
         for row in chunk:
-            yield writer.writerow([safe(v) for v in _cells(row, revisions)])
+            yield writer.writerow([safe(v) for v in _cells(row, revisions, captured)])
         after = (chunk[-1][1], chunk[-1][0])
         if len(chunk) < CHUNK:
             return
 
 
-def _cells(row, revisions):
-    (pk, created_at, *middle, edited_sha256) = row
-    return [
-        str(pk),
-        created_at.astimezone(UTC).isoformat(),
-        *middle,
-        revisions.get(pk, 0),
-        bool(edited_sha256),
-    ]
+def _cells(row, revisions, captured):
+    v = dict(zip(FIELDS, row, strict=True))
+    pk = v["id"]
+    computed = {
+        "title": title_of(
+            v["source"],
+            v["original_filename"],
+            v["subject_identifier"],
+            v["area__name"],
+            captured.get(pk) or v["created_at"],
+        ),
+        "grade_revisions": revisions.get(pk, 0),
+    }
+    cells = []
+    for column, field in _TABLE:
+        if field is None:
+            cells.append(computed[column])
+        elif column == "created_at":
+            cells.append(v[field].astimezone(UTC).isoformat())
+        elif column == "edited":
+            cells.append(bool(v[field]))
+        else:
+            cells.append(v[field])
+    cells[0] = str(pk)
+    return cells
 
 
 def response(request, filters):

@@ -5,6 +5,7 @@ from django.db.models import Count
 from fundushub.accounts.roles import can_manage_image
 from fundushub.images import keyset
 from fundushub.images.models import Grade
+from fundushub.images.titles import add_capture_times
 
 BAD_CURSOR = "That page link is not valid (or has expired); showing the first page."
 CARD_RELATED = ("hospital", "lab_unit", "camera", "disease", "area", "uploaded_by")
@@ -36,6 +37,7 @@ def page_of(user, images, filters, query):
         if page.rows
         else {}
     )
+    add_capture_times(page.rows)  # camera images' titles carry their day of capture
     for image in page.rows:
         image.revisions = revisions.get(image.pk, 0)
         image.may_manage = can_manage_image(user, image)

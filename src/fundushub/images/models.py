@@ -80,6 +80,16 @@ class Image(models.Model):
         return f"{self.original_filename} ({self.id})"
 
     @property
+    def title(self) -> str:
+        """Its file name, or for a camera image "subject · left eye · day of capture" (the day
+        it arrived until images.titles.add_capture_times has been asked)."""
+        from fundushub.images.titles import title_of
+
+        when = getattr(self, "captured_at", None) or self.created_at
+        eye = self.area.name if self.area_id else ""
+        return title_of(self.source, self.original_filename, self.subject_identifier, eye, when)
+
+    @property
     def original_key(self) -> str:
         return blobs.original_key(self.sha256)
 

@@ -13,6 +13,7 @@ from fundushub.images.browsing import browsing_for
 from fundushub.images.grades import GradeRefused, record_grade
 from fundushub.images.grading import scale_for
 from fundushub.images.history import history_for
+from fundushub.images.titles import add_capture_times
 from fundushub.images.variants import LOCKED
 
 _RELATED = ("hospital", "lab_unit", "camera", "disease", "area", "uploaded_by", "edited_by")
@@ -20,6 +21,7 @@ _RELATED = ("hospital", "lab_unit", "camera", "disease", "area", "uploaded_by", 
 
 def _page(request, image, status=200, form=None, error=""):
     browsing = browsing_for(request.user, image, request.GET)
+    add_capture_times([image])
     # The version asked for; without a choice, the one the dashboard was showing.
     asked = request.GET.get("variant") or ("edited" if browsing.show_edited else "")
     edited = asked == "edited" and image.has_edit
