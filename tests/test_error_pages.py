@@ -168,3 +168,14 @@ def test_the_favicon_answers_at_the_address_browsers_ask_for(client):
 def test_every_page_links_the_favicon(client, world):
     body = client.get("/accounts/login/").content.decode()
     assert '<link rel="icon" href="/static/fundushub/favicon.svg" type="image/svg+xml">' in body
+
+
+def test_a_request_for_another_host_name_is_a_400_in_the_layout_without_a_traceback(
+    client, world, settings, log
+):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    response = client.get("/direct/upload", HTTP_HOST="evil.example", HTTP_REFERER="http://x/")
+    body = assert_in_layout(response, 400, "could not be understood")
+    assert 'href="/" data-go-back' in body  # no way back to a host we do not answer to
+    assert "Invalid HTTP_HOST header" in log.getvalue()
+    assert "Traceback" not in log.getvalue()
