@@ -37,3 +37,20 @@ def test_a_404_page_has_the_users_menu_and_a_way_home(page, world):
     screenshot(page, "error-404-1366")
     page.get_by_role("link", name="Home").click()
     page.wait_for_url("**/direct/upload")
+
+
+def test_a_grader_sent_to_the_upload_page_gets_a_403_page_whose_home_link_works(pages, world):
+    page = pages.new(viewport={"width": 390, "height": 844})
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("gina")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/direct/dashboard")
+    page.goto("/direct/upload")
+    expect(page.get_by_role("heading", name="You may not open this page")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "error-403-390")
+    page.get_by_role("link", name="Home").click()
+    page.wait_for_url("**/direct/dashboard")
+    page.get_by_role("link", name="Fundus Hub").click()  # the logo
+    page.wait_for_url("**/direct/dashboard")
