@@ -94,7 +94,7 @@ def test_a_job_half_way_through_has_a_blue_processing_badge_and_a_half_full_bar(
     body = page(client, world.alice, job.id)
     assert job_badge(body) == '<span class="badge badge-processing">Processing</span>'
     assert 'role="progressbar"' in body
-    assert 'aria-valuenow="50"' in body and 'style="width: 50%"' in body
+    assert 'aria-valuenow="50"' in body and 'data-percent="50"' in body
     assert "1 of 2 files processed" in body
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 from fundushub.lib import data_dir, hosts
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "fundushub.accounts",
     "fundushub.catalog",
     "fundushub.audit",
@@ -66,6 +68,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "fundushub.lib.timing.server_timing",
     "django.middleware.security.SecurityMiddleware",
+    # Before whitenoise, so static files carry the policies too.
+    "csp.middleware.CSPMiddleware",
+    "fundushub.lib.headers.permissions_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -257,6 +262,23 @@ SECURE_PROXY_SSL_HEADER = (
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 parse_networks(tuple(TRUSTED_PROXIES))
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files — no
+# inline script, event handler or style attribute — and nothing from any other origin (clinics
+# are often offline, and nothing may load from a CDN). Media responses set a stricter one.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:", "blob:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

@@ -83,14 +83,30 @@ def browser(live_server):
             browser.close()
 
 
+# Every page reports what the Content-Security-Policy refused (inline script, style attribute,
+# another origin…), so a browser test fails on it as on a JavaScript error.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation:") or "Content Security Policy" in text
+
+
 class Pages:
-    """Opens pages on the live server and fails the test on any uncaught JavaScript error."""
+    """Opens pages on the live server and fails the test on any uncaught JavaScript error or
+    Content-Security-Policy violation."""
 
     def __init__(self, browser, base_url):
         self.browser = browser
         self.base_url = base_url
         self.contexts = []
         self.js_errors = []
+        self.csp_violations = []
 
     def new(self, javascript=True, viewport=VIEWPORT, context=None):
         if context is None:
@@ -101,7 +117,13 @@ class Pages:
         page = context.new_page()
         page.set_default_timeout(15_000)
         page.on("pageerror", lambda e: self.js_errors.append(f"{page.url}: {e}"))
+        page.add_init_script(CSP_LISTENER)
+        page.on("console", lambda m: self._console(page, m))
         return page
+
+    def _console(self, page, message):
+        if is_csp_violation(message.text):
+            self.csp_violations.append(f"{page.url}: {message.text}")
 
     def close(self):
         for context in self.contexts:
@@ -114,6 +136,7 @@ def pages(browser, live_server):
     yield pages
     pages.close()
     assert not pages.js_errors, "JavaScript errors:\n" + "\n".join(pages.js_errors)
+    assert not pages.csp_violations, "CSP violations:\n" + "\n".join(pages.csp_violations)
 
 
 @pytest.fixture

@@ -65,7 +65,8 @@ def test_every_media_response_is_private_and_not_sniffed(client, world, dirty, p
 def test_every_media_response_runs_nothing_even_opened_on_its_own(client, world, dirty, path):
     client.force_login(world.mary)
     response = client.get(f"/images/{dirty.id}/{path}")
-    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "sandbox" in policy and "script-src" not in policy
     assert "camera=()" in response["Permissions-Policy"]
 
 

@@ -46,6 +46,9 @@
       .catch(function () { timer = setTimeout(poll, 3000); });
   }
 
+  // The server's percentage comes as data (the CSP allows no inline style attribute).
+  var bar = document.querySelector("#progress .bar");
+  bar.style.width = bar.dataset.percent + "%";
   document.getElementById("refresh").addEventListener("click", poll);
   timer = setTimeout(poll, 1000);
 })();
