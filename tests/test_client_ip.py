@@ -71,3 +71,18 @@ def test_the_audit_log_records_the_forwarded_client_behind_a_trusted_proxy(clien
     assert response.status_code == 200
     event = AuditEvent.objects.get(action="image.original_downloaded")
     assert event.ip == "203.0.113.7"
+
+
+def test_sign_in_throttling_counts_the_forwarded_client_behind_a_trusted_proxy(
+    client, world, settings
+):
+    from axes.models import AccessAttempt
+
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "wrong"},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.9"
