@@ -154,3 +154,59 @@ def test_anonymous_callers_get_a_401_in_json(client, world):
 def test_it_only_answers_post(client, world):
     client.force_login(world.alice)
     assert client.get(URL).status_code == 405
+
+
+# Hostile bodies: each is a 400 whose message says what is wrong, never a 500.
+HOSTILE_BODIES = [
+    (b"[" * 10_000 + b"]" * 10_000, "nested too deeply"),
+    (b'{"hospital": 1, "md5": ' + b"[" * 40 + b"]" * 40 + b"}", "nested too deeply"),
+    (b'{"hospital": 1e999, "md5": []}', "out of range"),
+    (b'{"hospital": 1180591620717411303424, "md5": []}', "out of range"),
+    (b'{"hospital": 9223372036854775808, "md5": []}', "out of range"),
+    (b'{"hospital": -1, "md5": []}', "hospital must be from 1"),
+    (b'{"hospital": 0, "md5": []}', "hospital must be from 1"),
+    (b'{"hospital": NaN, "md5": []}', "NaN is not a number"),
+    (b'{"hospital": 1.5, "md5": []}', "hospital must be a whole number"),
+    (b'{"hospital": true, "md5": []}', "hospital must be a whole number"),
+    (b'{"hospital": "1", "md5": []}', "hospital must be a whole number"),
+    (b'{"hospital": [1], "md5": []}', "hospital must be a whole number"),
+    (b'{"md5": []}', "hospital is required"),
+    (b'{"hospital": 1, "md5": [1]}', "md5 must be a list of strings"),
+    (b'{"hospital": 1, "md5": [["0123456789abcdef0123456789abcdef"]]}', "list of strings"),
+    (b'{"hospital": 1, "md5": ["not-a-hash"]}', "32 hexadecimal characters"),
+    (b'{"hospital": 1, "md5": ["' + b"a" * 33 + b'"]}', "at most 32 characters"),
+    (b'{"hospital": 1, "md5": ["\\u0000"]}', "NUL"),
+    (b'{"hospital": 1, "md5": ["\\udfff"]}', "lone surrogate"),
+    (b'"hospital"', "must be a JSON object"),
+    (b"null", "must be a JSON object"),
+    (b"42", "must be a JSON object"),
+    (b"", "empty"),
+    (b'{"hospital": 1, "note": "' + b"x" * 70_000 + b'"}', "too large"),
+]
+
+
+@pytest.mark.parametrize("body, message", HOSTILE_BODIES, ids=[m for _, m in HOSTILE_BODIES])
+def test_a_hostile_body_is_a_400_that_says_why(client, world, body, message):
+    client.force_login(world.alice)
+    response = client.post(URL, body, content_type="application/json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert message in error
+    assert error.endswith('Send {"hospital": id, "md5": [hex, ...]}.')
+
+
+def test_more_than_a_thousand_md5s_are_refused(client, world):
+    client.force_login(world.alice)
+    body = {"hospital": world.st_lucia.pk, "md5": ["a" * 32] * 1001}
+    response = client.post(
+        URL, json.dumps(body, separators=(",", ":")), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "at most 1000 items" in response.json()["error"]
+
+
+def test_the_largest_id_a_database_holds_is_an_answer_not_a_crash(client, world):
+    client.force_login(world.alice)
+    body = {"hospital": 2**63 - 1, "md5": []}
+    response = client.post(URL, body, content_type="application/json")
+    assert response.status_code == 403

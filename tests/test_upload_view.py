@@ -1,3 +1,4 @@
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -272,6 +273,24 @@ def test_the_browser_rejected_summary_is_kept_on_the_job(client, world):
     ]
     post(client, world, [jpg("a.jpg")], rejected=json.dumps(rejected))
     assert UploadJob.objects.get().rejected == rejected
+
+
+@pytest.mark.parametrize(
+    "rejected",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '[{"filename": "a\\u0000.gif", "reason": "x"}]',
+        '[{"filename": "x.gif", "reason": 1e999}]',
+        '{"filename": "x.gif"}',
+    ],
+    ids=["nested", "nul", "huge-number", "not-a-list"],
+)
+def test_a_malformed_browser_rejected_summary_is_ignored_and_the_upload_goes_ahead(
+    client, world, rejected
+):
+    client.force_login(world.alice)
+    post(client, world, [jpg("a.jpg")], rejected=rejected)
+    assert UploadJob.objects.get().rejected == []
 
 
 def test_a_long_filename_is_capped_and_keeps_its_extension(client, world):

@@ -236,8 +236,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fundus Hub camera API",
-    "DESCRIPTION": "Ingestion API for fundus camera watchdogs (both field-client generations).",
+    "DESCRIPTION": "Ingestion API for fundus camera watchdogs (both field-client generations), "
+    "and the JSON the site's pages use (tag `pages`, signed in by the session cookie).",
     "VERSION": "1",
+    "ENUM_NAME_OVERRIDES": {"FileTypeEnum": "fundushub.camera.models.FILE_TYPES"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "fundushub.openapi.add_page_apis",
+    ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     # Swagger UI from the installed sidecar package: hospitals often have no internet.

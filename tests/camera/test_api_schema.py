@@ -70,3 +70,52 @@ def test_the_docs_page_renders_and_loads_nothing_from_a_cdn(db):
 def test_the_docs_point_at_the_local_schema(db):
     html = Client().get("/api/docs/").content.decode()
     assert "/api/schema/" in html
+
+
+def test_every_operation_documents_its_401(db):
+    doc = schema(Client())
+    for path, operations in doc["paths"].items():
+        if path == "/api/schema/":
+            continue
+        for method, operation in operations.items():
+            assert "401" in operation["responses"], f"{method.upper()} {path}"
+
+
+def test_file_types_are_an_enum_and_lengths_are_limits(db):
+    doc = schema(Client())
+    upload = doc["paths"]["/api/retinopathy/{subject_identifier}/{file_type}/"]["post"]
+    params = {p["name"]: p["schema"] for p in upload["parameters"]}
+    file_type = params["file_type"]
+    if "$ref" in file_type:
+        file_type = doc["components"]["schemas"][file_type["$ref"].rsplit("/", 1)[1]]
+    assert set(file_type["enum"]) == {
+        "left",
+        "right",
+        "left_dicom",
+        "right_dicom",
+        "report",
+        "left_report",
+        "right_report",
+    }
+    assert params["subject_identifier"]["maxLength"] == 50
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["file"]["format"] == "binary"
+    assert form["properties"]["checksum"]["maxLength"] == 64
+    resolve_body = doc["components"]["schemas"]["ResolveRequest"]
+    assert resolve_body["properties"]["subject_identifier"]["maxLength"] == 50
+
+
+def test_the_json_the_pages_use_is_documented_with_its_session_cookie(db):
+    doc = schema(Client())
+    for path, method in (
+        ("/api/direct-upload/options", "get"),
+        ("/api/direct-upload/duplicates", "post"),
+        ("/api/upload-jobs/{job_id}/status", "get"),
+        ("/api/images/{image_id}", "get"),
+    ):
+        assert doc["paths"][path][method]["security"] == [{"cookieAuth": []}], path
+    assert doc["components"]["securitySchemes"]["cookieAuth"]["in"] == "cookie"
+    duplicates = doc["paths"]["/api/direct-upload/duplicates"]["post"]["requestBody"]
+    body = duplicates["content"]["application/json"]["schema"]
+    assert body["properties"]["md5"]["maxItems"] == 1000
+    assert body["properties"]["hospital"]["maximum"] == 2**63 - 1

@@ -433,3 +433,48 @@ def test_register_mode_answers_the_same_session_on_every_resolve(cam, register_m
     assert body["session_id"] == str(session.pk)
     assert body["uploaded"] == ["left"]
     assert CameraSession.objects.count() == 1
+
+
+# Hostile bodies: one bounded JSON parser (fundushub.lib.jsonbody) answers 400 {"detail": why}.
+HOSTILE_BODIES = [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"subject_identifier": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}", "nested too deeply"),
+    (b'{"subject_identifier": "105-10-0989-3", "age": 1e999}', "out of range"),
+    (b'{"subject_identifier": "105-10-0989-3", "age": 1180591620717411303424}', "out of range"),
+    (b'{"subject_identifier": "105-10-0989-3", "age": NaN}', "NaN is not a number"),
+    (b'{"subject_identifier": "105-10-0989-3", "age": -Infinity}', "-Infinity is not a number"),
+    (b'{"subject_identifier": "105-10-0989-3\\u0000"}', "NUL"),
+    (b'{"subject_identifier": "\\ud800"}', "lone surrogate"),
+    (b'{"subject_identifier": ', "not valid JSON"),
+    (b"\xff\xfe\xfd", "not valid JSON"),
+    (b'{"subject_identifier": "' + b"x" * 1_000_001 + b'"}', "too large"),
+]
+
+
+@pytest.mark.parametrize("body, message", HOSTILE_BODIES, ids=[m for _, m in HOSTILE_BODIES])
+def test_a_hostile_json_body_is_a_400_that_says_why(cam, body, message):
+    response = api(cam.token).post(
+        "/api/retinopathy/resolve/", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body", [b'"105-10-0989-3"', b"null", b"42", b"true"], ids=["string", "null", "number", "bool"]
+)
+def test_a_json_body_that_is_not_an_object_says_so(cam, body):
+    response = api(cam.token).post(
+        "/api/retinopathy/resolve/", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Send a JSON object."]}
+
+
+@pytest.mark.parametrize(
+    "identifier", [["105-10-0989-3"], {"id": "105-10-0989-3"}], ids=["list", "object"]
+)
+def test_a_subject_identifier_of_the_wrong_type_is_a_field_error(cam, identifier):
+    response = resolve(api(cam.token), identifier)
+    assert response.status_code == 400
+    assert list(response.json()) == ["subject_identifier"]

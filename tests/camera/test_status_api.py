@@ -81,6 +81,12 @@ def test_an_unknown_subject_is_404(cam):
     no_session(status(api(cam.token), "999-99-9999-9"))
 
 
+@pytest.mark.parametrize("subject", ["105-10%000989-3", "x" * 51], ids=["nul", "too-long"])
+def test_an_identifier_no_subject_can_have_is_404_not_a_database_error(cam, subject):
+    # PostgreSQL refuses NUL in text outright: it must never reach a query.
+    no_session(status(api(cam.token), subject))
+
+
 def test_status_never_creates_a_session(cam, settings):
     for mode in ("session", "register"):
         settings.CAMERA_API_MODE = mode

@@ -259,7 +259,7 @@ def test_a_body_that_is_not_json_is_refused_as_json(client, world, image):
         url(image), "rotate=90", content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 400
-    assert response.json() == {"error": "The edit is not valid JSON."}
+    assert response.json()["error"].startswith("The edit is not valid JSON (")
 
 
 def test_a_body_over_the_size_cap_is_refused_before_it_is_read(client, world, image):
@@ -350,5 +350,30 @@ def test_an_original_missing_from_storage_is_a_clear_error_not_a_500(client, wor
     response = save(client, image, {"rotate": 90})
     assert response.status_code == 503
     assert response.json()["error"].startswith("The original could not be read from storage")
+    image.refresh_from_db()
+    assert not image.has_edit
+
+
+HOSTILE_EDITS = [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"strokes": ' + b"[" * 40 + b"]" * 40 + b"}", "nested too deeply"),
+    (b'{"brightness": 1e999}', "out of range"),
+    (b'{"crop": {"x": 0, "y": 0, "w": 1180591620717411303424, "h": 1}}', "out of range"),
+    (b'{"rotate": 90.0}', "rotate must be one of"),
+    (b'{"flip_h": "yes"}', "flip_h must be true or false"),
+    (b'"rotate"', "must be a JSON object"),
+    (b"null", "must be a JSON object"),
+    (b'{"strokes": [{"tool": "brush", "size": 5, "points": [[1, "\\ud800"]]}]}', "surrogate"),
+]
+
+
+@pytest.mark.parametrize("body, message", HOSTILE_EDITS, ids=[m for _, m in HOSTILE_EDITS])
+def test_a_hostile_edit_is_a_400_that_says_why_and_changes_nothing(
+    client, world, image, body, message
+):
+    client.force_login(world.alice)
+    response = client.post(url(image), body, content_type="application/json")
+    assert response.status_code == 400
+    assert message in response.json()["error"]
     image.refresh_from_db()
     assert not image.has_edit

@@ -9,7 +9,7 @@ import uuid
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import (
     api_view,
@@ -17,25 +17,22 @@ from rest_framework.decorators import (
     parser_classes,
     permission_classes,
 )
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from fundushub.camera import files, sessions
+from fundushub.camera import files, schema, sessions
 from fundushub.camera.auth import DeviceTokenAuthentication, IsCameraDevice
 from fundushub.camera.completeness import session_completeness, session_files
 from fundushub.camera.content import matches
 from fundushub.camera.errors import error, field_errors, no_session
 from fundushub.camera.models import FILE_TYPES, REPORT_TYPES, CameraFile
 from fundushub.images.streaming import StagingUploadHandler
+from fundushub.lib.jsonbody import JSONBodyParser
 
 MB = 1024 * 1024
-SESSION_PARAMS = [
-    OpenApiParameter("session_id", str, description="older clients"),
-    OpenApiParameter("eye_exam_register_id", str, description="newer clients"),
-]
 
 
-def camera_api(methods, parsers=(JSONParser,)):
+def camera_api(methods, parsers=(JSONBodyParser,)):
     """The decorators every camera endpoint shares: device token auth, devices only."""
 
     def wrap(view):
@@ -75,13 +72,21 @@ def _session_param(request) -> tuple[str | None, bool]:
         return None, False
 
 
-@extend_schema(responses=inline_serializer("Ping", {"status": serializers.CharField()}))
+@extend_schema(responses={200: schema.PING, 401: schema.UNAUTHENTICATED})
 @camera_api(["GET"])
 def ping(request):
     return Response({"status": "ok"})
 
 
-@extend_schema(request=ResolveRequest, responses={200: dict, 400: dict, 404: dict})
+@extend_schema(
+    request=ResolveRequest,
+    responses={
+        200: schema.RESOLVED,
+        400: schema.BAD_REQUEST,
+        401: schema.UNAUTHENTICATED,
+        404: schema.NO_SESSION,
+    },
+)
 @camera_api(["POST"])
 def resolve(request):
     if not isinstance(request.data, dict):
@@ -157,9 +162,17 @@ def _too_large():
 
 
 @extend_schema(
-    request={"multipart/form-data": dict},
-    parameters=SESSION_PARAMS,
-    responses={200: dict, 201: dict, 400: dict, 404: dict, 409: dict, 500: dict},
+    request={"multipart/form-data": schema.UPLOAD_FORM},
+    parameters=[schema.SUBJECT_PARAM, schema.FILE_TYPE_PARAM, *schema.SESSION_PARAMS],
+    responses={
+        200: schema.STORED_FILE,
+        201: schema.STORED_FILE,
+        400: schema.BAD_REQUEST,
+        401: schema.UNAUTHENTICATED,
+        404: schema.NO_SESSION,
+        409: schema.CONFLICT,
+        500: schema.STORAGE_ERROR,
+    },
 )
 @camera_api(["POST"], parsers=(MultiPartParser,))
 def upload(request, subject_identifier, file_type):
@@ -227,7 +240,10 @@ def _store_upload(request, subject_identifier, file_type, staged):
     return Response(_file_body(record), status=201 if result == files.STORED else 200)
 
 
-@extend_schema(parameters=SESSION_PARAMS, responses={200: dict, 404: dict})
+@extend_schema(
+    parameters=[schema.SUBJECT_PARAM, *schema.SESSION_PARAMS],
+    responses={200: schema.STATUS, 401: schema.UNAUTHENTICATED, 404: schema.NO_SESSION},
+)
 @camera_api(["GET"])
 def status(request, subject_identifier):
     session_id, valid = _session_param(request)

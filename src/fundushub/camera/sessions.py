@@ -87,6 +87,8 @@ def sessions_for(device, subject_identifier: str):
 
 def current_session(device, subject_identifier: str, session_id: str | None, fallback_newest: bool):
     """The session named by id, else the one resolve last returned, else (for status) the newest."""
+    if "\x00" in subject_identifier or len(subject_identifier) > _IDENTIFIER.max_length:
+        return None  # no subject has such an identifier (and PostgreSQL refuses NUL outright)
     where = {"identifier": subject_identifier, "hospital": device.hospital_id}
     if session_id:
         return SESSION_BY_ID.first(pk=session_id, **where)

@@ -16,11 +16,12 @@ so masked text stays black whatever the contrast. editor.js renders the same pip
 """
 
 import io
-import json
 import math
 
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageOps
+
+from fundushub.lib import jsonbody
 
 MAX_DOCUMENT_BYTES = 1_000_000
 MAX_STROKES = 500
@@ -53,10 +54,6 @@ class InvalidOperations(ValueError):
     """The document is malformed or out of range; the message says what to fix."""
 
 
-def _reject_constant(name):
-    raise InvalidOperations(f"{name} is not a number")
-
-
 def parse(raw: bytes, width: int, height: int) -> dict:
     """The validated, normalised operations for an upright original of width × height."""
     if len(raw) > MAX_DOCUMENT_BYTES:
@@ -65,11 +62,9 @@ def parse(raw: bytes, width: int, height: int) -> dict:
             "use fewer or shorter strokes."
         )
     try:
-        doc = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        if isinstance(e, InvalidOperations):
-            raise
-        raise InvalidOperations("The edit is not valid JSON.") from e
+        doc = jsonbody.parse(raw, max_bytes=MAX_DOCUMENT_BYTES, expect=None, what="The edit")
+    except jsonbody.InvalidJSON as e:
+        raise InvalidOperations(str(e)) from None
     return validate(doc, width, height)
 
 

@@ -1,12 +1,13 @@
 """JSON for the form and the processing page: options, duplicate pre-check, job status."""
 
-import json
+import re
 
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
 from fundushub.images.models import Image
+from fundushub.lib import jsonbody
 from fundushub.uploads.choices import may_use_hospital, options_for
 from fundushub.uploads.heartbeat import WAITING_FOR_WORKER, waiting_for_worker
 from fundushub.uploads.limits import current_limits
@@ -14,6 +15,9 @@ from fundushub.uploads.scope import visible_jobs
 from fundushub.uploads.summary import job_summary
 
 MAX_HASHES = 1000
+DUPLICATES_MAX_BYTES = 64_000  # 1000 hashes and a hospital fit in 40 kB
+DUPLICATES_SHAPE = 'Send {"hospital": id, "md5": [hex, ...]}.'
+MD5 = re.compile(r"[0-9a-fA-F]{32}")
 
 
 def _json_login_required(view):
@@ -65,20 +69,19 @@ def upload_options(request):
 def check_duplicates(request):
     """Which of these MD5s are already stored for this hospital (only hospitals the user works in)."""
     try:
-        body = json.loads(request.body or b"{}")
-        hospital_id = int(body.get("hospital"))
-        hashes = body.get("md5", [])
-        if not isinstance(hashes, list):
-            raise TypeError
-        hashes = [str(h).lower() for h in hashes[:MAX_HASHES]]
-    except (ValueError, TypeError, AttributeError):
-        return JsonResponse({"error": 'Send {"hospital": id, "md5": [hex, ...]}'}, status=400)
+        body = jsonbody.parse_request(request, max_bytes=DUPLICATES_MAX_BYTES)
+        hospital_id = jsonbody.integer(body, "hospital")
+        hashes = jsonbody.strings(body, "md5", max_items=MAX_HASHES, max_length=32, default=[])
+        if not all(MD5.fullmatch(h) for h in hashes):
+            raise jsonbody.InvalidJSON("Each md5 must be 32 hexadecimal characters.")
+    except jsonbody.InvalidJSON as e:
+        return JsonResponse({"error": f"{e} {DUPLICATES_SHAPE}"}, status=400)
     if not may_use_hospital(request.user, hospital_id):
         return JsonResponse(
             {"error": "You don't have access to this hospital (no lab unit of yours is in it)"},
             status=403,
         )
-    found = Image.objects.filter(hospital_id=hospital_id, md5__in=hashes).values_list(
-        "md5", flat=True
-    )
+    found = Image.objects.filter(
+        hospital_id=hospital_id, md5__in=[h.lower() for h in hashes]
+    ).values_list("md5", flat=True)
     return JsonResponse({"duplicates": sorted(set(found))})

@@ -1,6 +1,5 @@
 """Direct-upload pages: the form, live progress, results and recent jobs."""
 
-import json
 import logging
 from functools import partial
 
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fundushub.accounts.roles import can_upload
 from fundushub.images.streaming import StagingUploadHandler
+from fundushub.lib import jsonbody
 from fundushub.lib.csrf import csrf_refusal
 from fundushub.uploads.choices import clean_choices, options_for
 from fundushub.uploads.heartbeat import waiting_for_worker
@@ -49,9 +49,11 @@ def _form_context(request, error=""):
 
 def _rejected_in_browser(raw: str) -> list:
     """The browser's list of files it left out; anything malformed is ignored, not trusted."""
-    try:
-        entries = json.loads(raw or "[]")
-    except (ValueError, RecursionError):  # deeply nested JSON is malformed too
+    if not raw:
+        return []
+    try:  # the same bounded parser as every JSON endpoint (no NUL, no RecursionError)
+        entries = jsonbody.parse(raw, expect=list)
+    except jsonbody.InvalidJSON:
         return []
     if not isinstance(entries, list):
         return []

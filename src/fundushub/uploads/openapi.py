@@ -1,0 +1,154 @@
+"""OpenAPI paths for the JSON the upload pages use (plain Django views, so described by hand).
+
+Merged into /api/schema/ by fundushub.openapi; schemathesis checks the views against it.
+"""
+
+from fundushub.uploads.api import DUPLICATES_MAX_BYTES, MAX_HASHES
+
+SESSION = [{"cookieAuth": []}]
+ERROR = {"$ref": "#/components/schemas/PageError"}
+
+
+def _json(schema, description):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+UNAUTHENTICATED = _json(ERROR, 'Not signed in: `{"error": "Authentication required"}`.')
+NOT_FOUND = _json(ERROR, "No such item, or not one you may see.")
+
+_REF = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+OPTIONS = {
+    "type": "object",
+    "required": ["hospitals", "cameras", "diseases", "areas", "limits", "quota"],
+    "properties": {
+        "hospitals": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "lab_units": {"type": "array", "items": _REF},
+                },
+            },
+        },
+        "cameras": {"type": "array", "items": _REF},
+        "diseases": {"type": "array", "items": _REF},
+        "areas": {"type": "array", "items": _REF},
+        "limits": {
+            "type": "object",
+            "properties": {
+                "max_file_size_mb": {"type": "integer"},
+                "max_file_size_bytes": {"type": "integer"},
+                "max_files": {"type": "integer"},
+                "max_files_per_user": {"type": "integer"},
+            },
+        },
+        "quota": {
+            "type": "object",
+            "properties": {
+                "quota": {"type": "integer", "description": "0: unlimited"},
+                "used": {"type": "integer"},
+                "remaining": {"type": "integer", "nullable": True},
+            },
+        },
+    },
+}
+JOB = {
+    "type": "object",
+    "required": ["job_id", "status", "total", "processed", "finished", "items"],
+    "properties": {
+        "job_id": {"type": "string", "format": "uuid"},
+        "status": {"type": "string"},
+        "error": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "completed_at": {"type": "string", "format": "date-time", "nullable": True},
+        "total": {"type": "integer"},
+        "processed": {"type": "integer"},
+        "percent": {"type": "integer"},
+        "finished": {"type": "boolean"},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "filename": {"type": "string"},
+                    "state": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "image_id": {"type": "string", "format": "uuid", "nullable": True},
+                    "size": {"type": "integer", "nullable": True},
+                },
+            },
+        },
+    },
+}
+DUPLICATES_REQUEST = {
+    "type": "object",
+    "required": ["hospital"],
+    "properties": {
+        "hospital": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "md5": {
+            "type": "array",
+            "maxItems": MAX_HASHES,
+            "items": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
+        },
+    },
+}
+
+PATHS = {
+    "/api/direct-upload/options": {
+        "get": {
+            "operationId": "direct_upload_options",
+            "summary": "What the signed-in user may choose on the upload form, limits and quota",
+            "tags": ["pages"],
+            "security": SESSION,
+            "responses": {"200": _json(OPTIONS, ""), "401": UNAUTHENTICATED},
+        }
+    },
+    "/api/direct-upload/duplicates": {
+        "post": {
+            "operationId": "direct_upload_duplicates",
+            "summary": "Which of these MD5s are already stored for this hospital",
+            "description": "Needs the CSRF token (header `X-CSRFToken`) as every signed-in POST. "
+            f"Bodies over {DUPLICATES_MAX_BYTES // 1000} kB are refused.",
+            "tags": ["pages"],
+            "security": SESSION,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": DUPLICATES_REQUEST}},
+            },
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["duplicates"],
+                        "properties": {
+                            "duplicates": {"type": "array", "items": {"type": "string"}}
+                        },
+                    },
+                    "The MD5s already stored (lower case).",
+                ),
+                "400": _json(ERROR, "The body is not what is described; the message says why."),
+                "401": UNAUTHENTICATED,
+                "403": _json(ERROR, "No lab unit of yours is in that hospital (or no CSRF token)."),
+            },
+        }
+    },
+    "/api/upload-jobs/{job_id}/status": {
+        "get": {
+            "operationId": "upload_job_status",
+            "summary": "An upload job's progress and every file's outcome",
+            "tags": ["pages"],
+            "security": SESSION,
+            "parameters": [
+                {
+                    "name": "job_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "format": "uuid"},
+                }
+            ],
+            "responses": {"200": _json(JOB, ""), "401": UNAUTHENTICATED, "404": NOT_FOUND},
+        }
+    },
+}
