@@ -4,12 +4,15 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.conf import settings as django_settings
 
 from fundushub.audit.models import AuditEvent
 
 LOGIN = "/accounts/login/"
 ADMIN_LOGIN = "/admin/login/"
 BROWSER = "Mozilla/5.0 (test) Fundus"
+# As configured (no FUNDUSHUB_LOGIN_* variables in tests), before the fixture below lowers them.
+SHIPPED = (django_settings.AXES_FAILURE_LIMIT, django_settings.AXES_COOLOFF_TIME)
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +147,18 @@ def test_an_admin_sees_and_lifts_a_lockout(client, world):
 def test_the_admin_index_links_to_the_lockouts(client, world):
     client.force_login(world.root)
     assert "/admin/axes/accessattempt/" in client.get("/admin/").content.decode()
+
+
+def test_with_the_shipped_settings_the_fifth_wrong_password_locks_for_fifteen_minutes(
+    client, world, settings
+):
+    """The issue's probe figure: how many passwords an attacker may try before the throttle."""
+    settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME = SHIPPED
+    answers = [sign_in(client, "alice", "wrong").status_code for _ in range(30)]
+    print(
+        f"\nlogins allowed before the throttle: {answers.index(429) + 1} passwords tried, the last "
+        f"wrong one locks for {SHIPPED[1]}; of 30 tries, {answers.count(429)} refused with 429"
+    )
+    assert SHIPPED == (5, timedelta(minutes=15))
+    assert answers[:4] == [200] * 4 and set(answers[4:]) == {429}
+    assert sign_in(client, "alice", "pw").status_code == 429
