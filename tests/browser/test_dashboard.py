@@ -160,3 +160,31 @@ def test_a_grader_sees_no_bulk_controls_and_the_page_still_works(pages, world, w
     expect(page.get_by_role("link", name="Edited")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     screenshot(page, f"dashboard-grader-{width}")
+
+
+@pytest.mark.parametrize("width", [390, 768, 1366])
+def test_every_filter_shows_its_longest_choice_in_full(pages, world, width):
+    """Issue 11, C22: "AMD – Age-related macular degeneration" was cut to "AMD – Age-relate"."""
+    stored(world)
+    page = pages.new(viewport={"width": width, "height": 800})
+    sign_in(page, "mary")  # a data manager also has the uploader filter
+    page.goto("/direct/dashboard")
+    cut = page.evaluate(
+        """() => {
+          const ctx = document.createElement('canvas').getContext('2d');
+          const cut = [];
+          for (const select of document.querySelectorAll('#filter-form select')) {
+            const style = getComputedStyle(select);
+            ctx.font = style.font;
+            // Room for text: the box less its padding and the arrow (about 24 px).
+            const room = select.clientWidth - parseFloat(style.paddingLeft)
+              - parseFloat(style.paddingRight) - 24;
+            for (const option of select.options) {
+              const text = option.textContent.trim();
+              if (ctx.measureText(text).width > room) cut.push(select.name + ": " + text);
+            }
+          }
+          return cut;
+        }"""
+    )
+    assert cut == []
