@@ -231,6 +231,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["fundushub.camera.auth.DeviceTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["fundushub.camera.auth.IsCameraDevice"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies through the one bounded parser (lib/jsonbody.py): never a RecursionError or 1e999.
+    "DEFAULT_PARSER_CLASSES": [
+        "fundushub.lib.jsonbody.JSONBodyParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

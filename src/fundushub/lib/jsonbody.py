@@ -3,7 +3,7 @@
 json.loads alone lets through what later breaks a request: nesting deep enough to raise
 RecursionError, 1e999 (a float infinity), NaN and Infinity, integers too large for a database
 column, lone surrogates and NUL characters that a database refuses. parse() refuses all of these
-with InvalidJSON, whose message says what to fix; integer() and text() take fields out of a parsed
+with InvalidJSON, whose message says what to fix; integer() and strings() take fields out of a parsed
 object with their type and range checked. JSONBodyParser is the same parse() for DRF views.
 """
 
