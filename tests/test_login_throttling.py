@@ -77,6 +77,27 @@ def test_an_address_guessing_many_usernames_is_throttled(client, world):
     assert signed_in(client)
 
 
+def test_behind_a_trusted_proxy_each_client_address_is_counted_not_the_proxys(
+    client, world, settings
+):
+    # Axes takes the address as the audit log does (lib/client_ip.py, TRUSTED_PROXIES).
+    settings.TRUSTED_PROXIES = ["10.0.0.5"]
+
+    def via_proxy(username, password, forwarded):
+        return client.post(
+            LOGIN,
+            {"username": username, "password": password},
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for username in ("bob", "mary", "nobody"):
+        via_proxy(username, "wrong", "203.0.113.7")
+    assert via_proxy("alice", "pw", "203.0.113.7").status_code == 429
+    assert via_proxy("alice", "pw", "203.0.113.8").status_code == 302
+    assert set(AuditEvent.objects.values_list("ip", flat=True)) == {"203.0.113.7"}
+
+
 def test_the_lock_ends_after_the_cool_off(client, world):
     fail(client, 3)
     AccessAttempt.objects.update(
