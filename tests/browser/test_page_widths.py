@@ -65,7 +65,7 @@ def a_world_with_data(world):
     )
     subject = Subject.objects.create(subject_identifier="105-10-0989-3", site=world.st_lucia)
     session = CameraSession.objects.create(subject=subject, hospital=world.st_lucia, device=device)
-    captured = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    captured = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # not the day it arrived
     for seed, eye, area in ((10, "left", world.left), (11, "right", world.right)):
         image = store_image(
             world,
@@ -124,7 +124,22 @@ def pages_by_role(images, job, running, session):
         ("gina", "viewer-grader", f"/direct/images/{image.id}"),
         ("gina", "images-grader", "/direct/dashboard"),
         ("alice", "not-found", "/direct/images/00000000-0000-0000-0000-000000000000"),
+        # Reached by a POST from the dashboard: select every image, then the action.
+        ("alice", "bulk-edit", ("/direct/dashboard", "Edit Selected")),
+        ("alice", "bulk-delete", ("/direct/dashboard", "Delete Selected")),
     ]
+
+
+def open_page(page, path):
+    if isinstance(path, tuple):
+        start, action = path
+        page.goto(start)
+        page.get_by_label("Select all visible").check()
+        page.get_by_role("button", name=action).click()
+        page.wait_for_url("**/direct/images/bulk")
+    else:
+        page.goto(path)
+    page.wait_for_load_state("load")
 
 
 def sign_in_as(page, username):
@@ -164,8 +179,7 @@ def test_no_page_scrolls_sideways_at_phone_tablet_and_laptop_widths(pages, world
                     sign_in_as(page, username)
                 contexts[key] = page
             page = contexts[key]
-            page.goto(path)
-            page.wait_for_load_state("load")
+            open_page(page, path)
             found = overflow(page)
             screenshot(page, f"widths/{name}-{width}")
             if found["scroll"] > width:

@@ -159,6 +159,8 @@ def test_a_camera_image_is_titled_by_subject_eye_and_day_in_the_viewer_and_the_g
     assert f'<p class="thumb-name" title="{title}">' in grid
     export = client.get("/direct/dashboard/export.csv?source=camera")
     assert title in b"".join(export.streaming_content).decode()
+    edit = client.get(f"/direct/images/{left.image_id}/edit").content.decode()
+    assert f"<strong>{title}</strong>" in edit  # the day of capture, not of arrival, here too
 
 
 def test_an_html_report_opens_in_the_browser_sandboxed(client, sessions):

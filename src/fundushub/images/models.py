@@ -81,11 +81,14 @@ class Image(models.Model):
 
     @property
     def title(self) -> str:
-        """Its file name, or for a camera image "subject · left eye · day of capture" (the day
-        it arrived until images.titles.add_capture_times has been asked)."""
-        from fundushub.images.titles import title_of
+        """Its file name, or for a camera image "subject · left eye · day of capture" (pages
+        listing many images preload the capture times: images.titles.add_capture_times)."""
+        from fundushub.images.titles import add_capture_times, title_of
 
-        when = getattr(self, "captured_at", None) or self.created_at
+        if self.source == self.Source.CAMERA and not hasattr(self, "captured_at"):
+            add_capture_times([self])
+        when = self.captured_at if self.source == self.Source.CAMERA else None
+        when = when or self.created_at
         eye = self.area.name if self.area_id else ""
         return title_of(self.source, self.original_filename, self.subject_identifier, eye, when)
 
