@@ -119,10 +119,11 @@ def bounded_waitress(app, cap_for: Callable[[dict], Cap], after=lambda: None, **
                 cap = cap_for({"PATH_INFO": self.path, "REQUEST_METHOD": self.command}).max_bytes
             finally:
                 after()
-            if self.chunked:  # counted as it arrives: waitress refuses it past the cap
-                self.adj = copy.copy(self.adj)
-                self.adj.max_request_body_size = cap
-            elif self.content_length > cap:
+            # This request's own ceiling (waitress refuses at >=): a chunked body is counted as it
+            # arrives, and a cap an admin raised since the start holds too.
+            self.adj = copy.copy(self.adj)
+            self.adj.max_request_body_size = cap + 1
+            if not self.chunked and self.content_length > cap:
                 # Not read: the application answers from the declared length; the body's bytes
                 # are still on the socket, so the connection closes after the answer.
                 self.body_rcv, self.content_length = None, 0
