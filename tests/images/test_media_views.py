@@ -90,6 +90,27 @@ def test_a_file_uploaded_as_a_web_page_is_named_by_its_stored_type(
     assert response["Content-Disposition"] == disposition
 
 
+def test_a_camera_image_downloads_under_its_title_not_the_cameras_file_id(client, world):
+    from urllib.parse import unquote
+
+    from django.utils import timezone
+
+    image = store_image(
+        world,
+        10,
+        source="camera",
+        subject_identifier="105-10-0989-3",
+        original_filename="3f2a9c1e-1111-4c2b-9d7e-0a1b2c3d4e5f.html",
+        area=world.left,
+    )
+    client.force_login(world.mary)
+    disposition = client.get(f"/images/{image.id}/original")["Content-Disposition"]
+    day = timezone.localdate(image.created_at).isoformat()  # the clinic's day
+    assert unquote(disposition) == (
+        f"attachment; filename*=utf-8''105-10-0989-3 · left eye · {day}.jpg"
+    )
+
+
 @pytest.mark.parametrize(
     "name, served",
     [("\x1bred\x07 eye.html", "red eye.jpg"), ("...", "image.jpg"), ("a/b\\c", "a_b_c.jpg")],

@@ -59,14 +59,19 @@ def _source(image, variant):
     return image.original_key, image.content_type, image.sha256
 
 
-def _stem(image, variant: str) -> str:
-    stem = readable_base(image.original_filename)
+def _stem(image, variant: str, titled: bool = False) -> str:
+    """The name without extension; `titled`: a camera image, whose file name is the camera's
+    opaque id, is named by its title instead ("105-10-0989-3 · left eye · 2026-12-01")."""
+    if titled and image.source == image.Source.CAMERA:
+        stem = readable_base(image.title, extension=False)
+    else:
+        stem = readable_base(image.original_filename)
     return f"{stem}-edited" if variant == EDITED else stem
 
 
 def served_filename(image, variant: str, content_type: str) -> str:
     """Named by the type we stored, never the uploader's extension ("poly.html" -> "poly.jpg")."""
-    return download_name(_stem(image, variant), content_type)
+    return download_name(_stem(image, variant, titled=True), content_type)
 
 
 def _memory_cap() -> int:

@@ -25,9 +25,10 @@ MAX_BASE = 120
 MEDIA_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
-def readable_base(name: str, fallback: str = "image") -> str:
-    """The uploader's name without its extension, control characters and surrounding dots."""
-    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+def readable_base(name: str, fallback: str = "image", extension: bool = True) -> str:
+    """The uploader's name without its extension (when `extension`: a file name, not a title),
+    control characters, path separators and surrounding dots."""
+    stem = name.rsplit(".", 1)[0] if extension and "." in name.lstrip(".") else name
     stem = "".join(c for c in stem if unicodedata.category(c)[0] != "C")
     stem = stem.replace("/", "_").replace("\\", "_").strip(" .")
     return stem[:MAX_BASE].strip(" .") or fallback
