@@ -45,7 +45,7 @@ def camera_api(methods, parsers=(JSONBodyParser,)):
 
 
 class ResolveRequest(serializers.Serializer):
-    subject_identifier = serializers.CharField(max_length=50)
+    subject_identifier = serializers.CharField(min_length=1, max_length=50)
     device_id = serializers.CharField(required=False, allow_blank=True)
     site_id = serializers.CharField(required=False, allow_blank=True)
     initials = serializers.CharField(required=False, allow_blank=True)
