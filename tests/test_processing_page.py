@@ -89,6 +89,22 @@ def test_a_job_of_one_file_says_file_not_files(client, world):
     assert "0 of 1 file processed" in page(client, world.alice, job.id)
 
 
+def test_it_says_how_many_files_the_browser_left_out(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    UploadJob.objects.filter(pk=job.pk).update(
+        rejected=[
+            {"filename": "seen.jpg", "reason": "Duplicate file"},
+            {"filename": "big.jpg", "reason": "File too large (max 5MB)"},
+        ]
+    )
+    body = page(client, world.alice, job.id)
+    assert "0 of 1 file processed" in body
+    assert (
+        "2 more files were left out by the browser before upload (already stored or refused); "
+        "the results page counts them too."
+    ) in body
+
+
 def test_a_job_half_way_through_has_a_blue_processing_badge_and_a_half_full_bar(client, world):
     job = upload(client, world, ("notes.jpg", TEXT), ("a.jpg", fundus_jpeg(1)))
     body = page(client, world.alice, job.id)
