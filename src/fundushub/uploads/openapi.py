@@ -67,6 +67,25 @@ JOB = {
         "processed": {"type": "integer"},
         "percent": {"type": "integer"},
         "finished": {"type": "boolean"},
+        # Every file chosen (the browser's left-outs included), each counted once, as the pages say.
+        "outcome": {
+            "type": "object",
+            "properties": {
+                **{
+                    name: {"type": "integer", "minimum": 0}
+                    for name in (
+                        "selected",
+                        "stored",
+                        "already_stored",
+                        "failed",
+                        "pending",
+                        "left_out",
+                        "in_store",
+                    )
+                },
+                "text": {"type": "string"},
+            },
+        },
         "items": {
             "type": "array",
             "items": {
