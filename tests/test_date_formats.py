@@ -40,3 +40,19 @@ def test_no_page_uses_the_browsers_date_picker():
     # <input type="date"> shows mm/dd/yyyy in a US browser whatever the page asks.
     templates = SRC.rglob("templates/**/*.html")
     assert [p.name for p in templates if 'type="date"' in p.read_text()] == []
+
+
+def test_form_fields_show_dates_in_the_clinic_format_and_accept_the_local_one(settings):
+    from django import forms
+
+    settings.TIME_ZONE = "UTC"
+
+    class Form(forms.Form):
+        day = forms.DateField()
+        at = forms.DateTimeField()
+
+    rendered = str(Form(initial={"day": WHEN.date(), "at": WHEN})["day"])
+    assert 'value="2026-12-07"' in rendered
+    assert 'value="2026-12-07 14:05:00"' in str(Form(initial={"at": WHEN})["at"])
+    form = Form({"day": "07/12/2026", "at": "2026-12-07 14:05"})
+    assert form.is_valid() and form.cleaned_data["day"] == WHEN.date()
