@@ -124,6 +124,9 @@ def pages_by_role(images, job, running, session):
         ("gina", "viewer-grader", f"/direct/images/{image.id}"),
         ("gina", "images-grader", "/direct/dashboard"),
         ("alice", "not-found", "/direct/images/00000000-0000-0000-0000-000000000000"),
+        ("root", "admin", "/admin/"),
+        ("root", "admin-images", "/admin/images/image/"),
+        ("root", "admin-camera-sessions", "/admin/camera/camerasession/"),
         # Reached by a POST from the dashboard: select every image, then the action.
         ("alice", "bulk-edit", ("/direct/dashboard", "Edit Selected")),
         ("alice", "bulk-delete", ("/direct/dashboard", "Delete Selected")),
