@@ -44,6 +44,11 @@
   // Filters: blank fields are not sent, so the address holds only what narrows the images
   // (the server sends a blank-laden address on to the clean one too).
   var filterForm = document.getElementById("filter-form");
+  // On a phone the filters start folded (the images come first) unless some are applied.
+  var filterBox = document.getElementById("filters-details");
+  if (filterBox && !("active" in filterBox.dataset) && window.matchMedia("(max-width: 560px)").matches) {
+    filterBox.open = false;
+  }
   function named() {
     return Array.prototype.filter.call(filterForm.elements, function (el) { return el.name; });
   }
