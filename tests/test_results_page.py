@@ -229,9 +229,13 @@ def test_thumbnails_and_names_link_to_the_viewer(client, world):
     run_worker()
     image = Image.objects.get()
     body = page(client, world.alice, job.id)
-    viewer = f"/direct/images/{image.pk}"
+    # Opened inside this job's images: previous/next step through them, Back shows them.
+    viewer = f"/direct/images/{image.pk}?job={job.id}"
     assert f'<a href="{viewer}"><img src="/images/{image.pk}/thumbnail"' in body
     assert f'<a href="{viewer}">a.jpg</a>' in body
+    client.force_login(world.alice)
+    opened = client.get(viewer).content.decode()
+    assert f'<a href="/direct/dashboard?job={job.id}" id="back-link">' in opened
     assert ">notes.jpg</a>" not in body  # a failed file has no image to open
 
 
