@@ -240,7 +240,7 @@ def demographics_for(subjects: list[str], rng: random.Random) -> dict[str, dict]
 
 
 def warm_pictures(size: tuple[int, int]) -> None:
-    """The simulator encodes each of its six pictures once (about a second each); do it first."""
+    """The simulator draws each of its six pictures once, then reuses them; do it first."""
     from fundus_watchdog.fundus_image import fundus_picture
 
     for eye in ("left", "right"):

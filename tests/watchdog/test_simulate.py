@@ -2,13 +2,15 @@ import io
 import json
 import re
 import sqlite3
+import sys
 import threading
-import time
 
+import pytest
 from PIL import Image
 
+from fundus_watchdog import simulate
 from fundus_watchdog.eyes import normalise_eye
-from fundus_watchdog.fundus_image import fundus_picture, with_comment
+from fundus_watchdog.fundus_image import SimulatorNeedsPillow, fundus_picture, with_comment
 from fundus_watchdog.service import Watchdog
 from fundus_watchdog.simulate import LEFT_SPELLINGS, RIGHT_SPELLINGS, Camera, main
 
@@ -140,29 +142,48 @@ def test_column_names_can_come_from_a_watchdog_config(tmp_path):
     assert (tmp_path / "out" / "105-10-0989-3").is_dir()
 
 
+class SizesBetweenChunks(threading.Event):
+    """The camera's pause between chunks, recording how big its files are at each pause."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder, self.sizes, self.pauses = folder, set(), []
+
+    def wait(self, timeout=None):
+        self.pauses.append(timeout)
+        self.sizes |= {path.stat().st_size for path in self.folder.glob("*/*.jpg")}
+        return False
+
+
 def test_files_are_written_slowly_in_chunks_like_a_camera(tmp_path):
-    camera = Camera(tmp_path, chunk_size=512, chunk_delay=0.03, image_size=(96, 72), seed=1)
-    sizes = set()
-    done = threading.Event()
-
-    def watch_sizes():
-        while not done.is_set():
-            for path in tmp_path.glob("*/*.jpg"):
-                sizes.add(path.stat().st_size)
-            time.sleep(0.005)
-
-    watcher = threading.Thread(target=watch_sizes)
-    watcher.start()
-    try:
-        camera.examination("105-10-0989-3")
-    finally:
-        done.set()
-        watcher.join()
-    assert len(sizes) >= 3  # seen growing, not appearing whole
+    pause = SizesBetweenChunks(tmp_path)
+    camera = Camera(
+        tmp_path, chunk_size=512, chunk_delay=0.03, image_size=(96, 72), seed=1, stop_event=pause
+    )
+    exam = camera.examination("105-10-0989-3")
+    whole = {
+        (tmp_path / exam.folder / f.name).stat().st_size for f in exam.files if f.kind == "image"
+    }
+    assert len(pause.sizes - whole) >= 3  # seen growing, not appearing whole
+    assert set(pause.pauses) == {0.03}
 
 
-def test_examinations_come_at_the_configured_rate(tmp_path):
-    started = time.monotonic()
+class FakeTime:
+    """The simulator's clock stands still; its sleeps are recorded, not slept."""
+
+    def __init__(self):
+        self.sleeps = []
+
+    def monotonic(self):
+        return 100.0
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+
+
+def test_examinations_come_at_the_configured_rate(tmp_path, monkeypatch):
+    clock = FakeTime()
+    monkeypatch.setattr(simulate, "time", clock)
     main(
         [
             "--out",
@@ -177,7 +198,17 @@ def test_examinations_come_at_the_configured_rate(tmp_path):
             "32x24",
         ]
     )
-    assert time.monotonic() - started >= 0.4
+    assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 3
+    assert clock.sleeps == [0.2, 0.2]  # between examinations, not after the last
+
+
+def test_without_pillow_the_simulator_names_the_extra_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "PIL", None)  # as if installed without the extra
+    assert main(["--out", str(tmp_path / "out"), "--count", "1", "--chunk-delay", "0"]) == 2
+    assert 'pip install "fundus-watchdog[simulate]"' in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SimulatorNeedsPillow, match=r"fundus-watchdog\[simulate\]"):
+        Camera(tmp_path / "cam")
 
 
 def test_the_pictures_are_fundus_like_with_the_disc_on_the_eyes_side():

@@ -1,7 +1,7 @@
 """`fundus-watchdog simulate`: a fundus camera for demos and tests.
 
 Writes examinations the way a camera does: a folder named by the subject, UUID-named JPEGs of a
-synthetic fundus and HTML reports written slowly in chunks (the file exists, and grows, for a
+synthetic fundus (drawn with Pillow, from the `simulate` extra) and HTML reports written slowly in chunks (the file exists, and grows, for a
 while), and the camera's SQLite database with a patients and an images table, using any column
 names and every eye spelling the field documents.
 """
@@ -12,6 +12,7 @@ import os
 import random
 import re
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .config import OPTION_BY_KEY, REPORT_TYPES
-from .fundus_image import fundus_picture, with_comment
+from .fundus_image import SimulatorNeedsPillow, fundus_picture, require_pillow, with_comment
 
 LEFT_SPELLINGS = ["L", "LE", "OS", "LEFT", "left", "Os", " l "]
 RIGHT_SPELLINGS = ["R", "RE", "OD", "RIGHT", "right", "Od", " r "]
@@ -71,6 +72,7 @@ class Camera:
         seed: int | None = None,
         stop_event: threading.Event | None = None,
     ):
+        require_pillow()  # fail before writing anything, not at the first picture
         self.out = Path(out)
         self.db_path = Path(db_path) if db_path else self.out / "camera.db"
         self.mapping = {k: OPTION_BY_KEY[k].default for k in DB_KEYS} | (mapping or {})
@@ -272,6 +274,11 @@ def main(argv=None) -> int:
         mapping = {k: v for k, v in read_config_file(args.config).items() if k in DB_KEYS}
     mapping |= {k: getattr(args, k) for k in DB_KEYS if getattr(args, k)}
     width, _, height = args.image_size.lower().partition("x")
+    try:
+        require_pillow()
+    except SimulatorNeedsPillow as e:
+        print(f"fundus-watchdog simulate: {e}", file=sys.stderr)
+        return 2
     camera = Camera(
         args.out,
         db_path=args.db,
