@@ -273,7 +273,7 @@ def test_an_upload_of_the_same_bytes_finishing_during_the_file_removal_keeps_its
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from fundushub.images import deletion
+    from fundushub.images import deletion, references
     from fundushub.uploads.ingest import process_item
     from fundushub.uploads.tasks import claim_next
     from tests.conftest import form_data, fundus_jpeg
@@ -284,15 +284,16 @@ def test_an_upload_of_the_same_bytes_finishing_during_the_file_removal_keeps_its
     fields = form_data(world, hospital=world.northgate.pk, lab_unit=world.outpatients.pk)
     client.post("/direct/upload", {**fields, "files": [SimpleUploadedFile("b.jpg", data)]})
     item = claim_next(UploadJob.objects.get().id)
-    real, finished = deletion._values, []
+    real, finished = references._stored, []
 
-    def worker_finishes_between_the_lookups(rows, field, shas):
-        if rows.model is CameraFile and not finished:
+    def worker_finishes_between_the_lookups(kind, shas):
+        # After the ways in answered (the item was still pending), before the store's own rows.
+        if not finished:
             finished.append(process_item(item))
-        return real(rows, field, shas)
+        return real(kind, shas)
 
     callbacks = []
-    monkeypatch.setattr(deletion, "_values", worker_finishes_between_the_lookups)
+    monkeypatch.setattr(references, "_stored", worker_finishes_between_the_lookups)
     monkeypatch.setattr(deletion.transaction, "on_commit", callbacks.append)
     request = RequestFactory().post(URL)
     request.user = world.alice

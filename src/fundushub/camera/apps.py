@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class CameraConfig(AppConfig):
     name = "fundushub.camera"
     verbose_name = "Camera ingestion"
+
+    def ready(self):
+        # The store asks who still refers to a blob before removing it, and the library when an
+        # image was captured; neither may import us.
+        from fundushub.camera import references as ours
+        from fundushub.images import references, titles
+
+        references.register(ours.referenced)
+        titles.answer_capture_times(ours.capture_times)

@@ -19,7 +19,6 @@ from fundushub.accounts.models import User
 from fundushub.accounts.roles import sees_lab_unit_jobs
 from fundushub.catalog.models import Area, Camera, Disease, LabUnit
 from fundushub.images.models import GradingStatus, Image
-from fundushub.uploads.models import UploadItem
 
 NOT_SET = "none"  # camera/disease/area filter value for "not recorded"
 GRADING = {"ungraded", "pre_graded", "graded"}
@@ -278,6 +277,19 @@ def filtered_images(user, filters: Filters):
         images = images.filter(source=v["source"])
     if "job" in v:
         # A job's stored images and the ones its duplicates matched; still inside the scope.
-        in_job = UploadItem.objects.filter(job_id=v["job"], image__isnull=False)
-        images = images.filter(pk__in=in_job.values("image_id"))
+        images = images.filter(pk__in=_job_images(v["job"]))
     return images
+
+
+# Which images an upload job stored or matched: the uploads app answers from its AppConfig.ready()
+# (the library may not import it); fn(job id) -> a queryset of image ids.
+_job_images_of = None
+
+
+def answer_job_images(fn) -> None:
+    global _job_images_of
+    _job_images_of = fn
+
+
+def _job_images(job_id):
+    return _job_images_of(job_id) if _job_images_of else Image.objects.none().values("pk")

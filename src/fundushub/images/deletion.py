@@ -14,10 +14,9 @@ from django.db.models.functions import Greatest
 
 from fundushub.accounts.models import User
 from fundushub.audit.models import record
-from fundushub.camera.models import CameraFile
 from fundushub.images import blobs
 from fundushub.images.models import GradingStatus, Image
-from fundushub.uploads.models import PENDING_STATES, UploadItem
+from fundushub.images.references import referenced
 
 RELATED = ("hospital", "lab_unit", "uploaded_by")
 
@@ -113,35 +112,19 @@ def _candidate_keys(images) -> dict:
     return {"originals": originals, "edited": edited, "thumbs": originals | edited}
 
 
-def _values(queryset, field, shas) -> set:
-    return set(queryset.filter(**{f"{field}__in": shas}).values_list(field, flat=True))
-
-
 def remove_unreferenced(keys) -> dict:
-    """Remove each candidate blob that no remaining row refers to; returns how many of each.
+    """Remove each candidate blob that nothing refers to any more; returns how many of each.
 
-    A few queries for the whole batch, not per file.
+    A few queries for the whole batch, not per file (images/references.py asks every referrer).
     """
-    shas = keys["originals"] | keys["edited"]
-    # Work in flight first: an upload or camera file of the same bytes may be about to (re)use
-    # the blob and thumbnail it found in place. It leaves the pending state in the transaction
-    # that adds its row, so asking in this order, one of the two answers always sees it.
-    arriving = _values(
-        UploadItem.objects.filter(state__in=PENDING_STATES), "sha256", shas
-    ) | _values(CameraFile.objects.filter(image_state="pending"), "sha256", shas)
-    variants = _values(Image.objects, "edited_sha256", shas)
-    images = _values(Image.objects, "sha256", shas) | variants
-    # A camera examination's archive keeps its bytes (images, DICOMs and reports alike).
-    archived = _values(CameraFile.objects, "sha256", keys["originals"])
-    removed = {"originals": 0, "edited": 0, "thumbs": 0}
-    for sha in keys["originals"] - images - archived - arriving:
-        removed["originals"] += _delete(blobs.original_key(sha))
-    # Only edited_sha256 names an edited/ blob (an original of the same bytes is another blob).
-    for sha in keys["edited"] - variants:
-        removed["edited"] += _delete(blobs.edited_key(sha))
-    for sha in keys["thumbs"] - images - arriving:
-        removed["thumbs"] += _delete(blobs.thumbnail_key(sha))
+    removed = {}
+    for kind in ("originals", "edited", "thumbs"):
+        gone = keys[kind] - referenced(kind, keys[kind])
+        removed[kind] = sum(_delete(_KEYS[kind](sha)) for sha in gone)
     return removed
+
+
+_KEYS = {"originals": blobs.original_key, "edited": blobs.edited_key, "thumbs": blobs.thumbnail_key}
 
 
 def _delete(key) -> int:

@@ -11,6 +11,7 @@ Who refers to what (a blob is content-addressed, so one file may have several re
 - edited/<sha>.png: an edited variant (Image.edited_sha256);
 - and, before any of those rows exist, a pending upload item or camera file (UploadItem.sha256,
   CameraFile.sha256).
+The store's own rows are asked here; the ways in answer for theirs through images/references.py.
 """
 
 from datetime import timedelta
@@ -18,28 +19,10 @@ from datetime import timedelta
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from fundushub.camera.models import CameraFile
-from fundushub.images.models import Image
-from fundushub.uploads.models import PENDING_STATES, UploadItem
+from fundushub.images.references import referenced
 
 _BATCH = 500
-# Work in flight: an upload whose worker died after moving its bytes into place, or a camera
-# image not yet in the store, refers to an original (and its thumbnail) before any Image row does.
-_PENDING_ITEMS = (UploadItem.objects.filter(state__in=PENDING_STATES), "sha256")
-_PENDING_CAMERA = (CameraFile.objects.filter(image_state="pending"), "sha256")
-_REFERRERS = {
-    "originals": ("", [(Image.objects, "sha256"), (CameraFile.objects, "sha256"), _PENDING_ITEMS]),
-    "thumbs": (
-        ".jpg",
-        [
-            (Image.objects, "sha256"),
-            (Image.objects, "edited_sha256"),
-            _PENDING_ITEMS,
-            _PENDING_CAMERA,
-        ],
-    ),
-    "edited": (".png", [(Image.objects, "edited_sha256")]),
-}
+_SUFFIXES = {"originals": "", "thumbs": ".jpg", "edited": ".png"}
 
 
 def _folders(prefix: str):
@@ -61,32 +44,28 @@ def _old(key: str, cutoff) -> bool:
         return False
 
 
-def _referenced(shas: list[str], referrers) -> set[str]:
-    """Which of these digests some row refers to: one query per referrer per batch, not per file."""
+def _referenced(kind: str, names: list[str]) -> set[str]:
+    """Which of these some row refers to: one query per referrer per batch, not per file."""
     found = set()
-    for start in range(0, len(shas), _BATCH):
-        batch = shas[start : start + _BATCH]
-        for rows, field in referrers:
-            found.update(rows.filter(**{f"{field}__in": batch}).values_list(field, flat=True))
+    for start in range(0, len(names), _BATCH):
+        found |= referenced(kind, names[start : start + _BATCH])
     return found
 
 
 def sweep(grace: timedelta = timedelta(hours=1), dry_run: bool = False) -> dict:
     cutoff = timezone.now() - grace
     removed = {"staging": 0, "originals": 0, "thumbs": 0, "edited": 0}
-    pending = set(
-        UploadItem.objects.filter(state__in=PENDING_STATES).values_list("staged_key", flat=True)
-    )
     for files in _folders("staging"):
+        pending = _referenced("staging", [key for key, _ in files])
         for key, _ in files:
             if key not in pending and _old(key, cutoff):
                 removed["staging"] += 1
                 dry_run or default_storage.delete(key)
-    for prefix, (suffix, referrers) in _REFERRERS.items():
+    for prefix, suffix in _SUFFIXES.items():
         for files in _folders(prefix):
             # A ".tmp" file is a write that never finished (blobs.write_bytes renames on success).
             shas = [name.removesuffix(suffix) for _, name in files if ".tmp" not in name]
-            kept = _referenced(shas, referrers)
+            kept = _referenced(prefix, shas)
             for key, name in files:
                 if ".tmp" not in name and name.removesuffix(suffix) in kept:
                     continue

@@ -2,7 +2,6 @@
 camera's opaque ids) the subject, the eye and the day it was captured, e.g.
 "105-10-0989-3 · left eye · 2026-12-01"."""
 
-from django.db.models import Min
 from django.utils import timezone
 
 SEPARATOR = " · "
@@ -18,20 +17,22 @@ def title_of(source, filename, subject, eye, when) -> str:
     return SEPARATOR.join(p for p in parts if p)
 
 
+# Camera files know when an image was captured; the camera app answers from its AppConfig.ready()
+# (the store and library may not import it).
+_capture_times_of = None
+
+
+def answer_capture_times(fn) -> None:
+    """fn(image ids) -> {image id: capture time}, in one query."""
+    global _capture_times_of
+    _capture_times_of = fn
+
+
 def capture_times(image_ids) -> dict:
     """{image id: when the camera captured it} for camera images (one query)."""
-    from fundushub.camera.models import CameraFile
-
-    if not image_ids:
+    if not image_ids or _capture_times_of is None:
         return {}
-    rows = (
-        CameraFile.objects.filter(image_id__in=image_ids)
-        .values("image_id")
-        .annotate(first=Min("capture_datetime"))
-        .values_list("image_id", "first")
-        .order_by()
-    )
-    return dict(rows)
+    return _capture_times_of(image_ids)
 
 
 def add_capture_times(images) -> None:
