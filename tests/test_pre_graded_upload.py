@@ -5,8 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fundushub.audit.models import AuditEvent
+from fundushub.catalog.choices import NO_PREGRADED
 from fundushub.images.models import GradingStatus, Image
-from fundushub.uploads.choices import NO_PREGRADED
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
 from tests.conftest import form_data, fundus_jpeg, run_worker, store_image
 

@@ -12,13 +12,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fundushub.accounts.roles import can_manage_image, can_upload
+from fundushub.catalog.choices import options_for
 from fundushub.images import metadata
 from fundushub.images.access import managed_image_or_denied
 from fundushub.images.deletion import DeletionRefused, delete_images, refusal_for
 from fundushub.images.metadata import MetadataError
 from fundushub.images.models import Image
 from fundushub.images.scope import visible_images
-from fundushub.uploads.choices import options_for
 
 MAX_SELECTED = 50
 LISTED = ("hospital", "lab_unit", "camera", "disease", "area", "uploaded_by")

@@ -10,9 +10,9 @@ constraint decides), and a graded image keeps its disease, since its grades are 
 from django.db import IntegrityError, transaction
 
 from fundushub.audit.models import record
+from fundushub.catalog.choices import ALL_FIELDS_REQUIRED, NO_LAB_UNIT_ACCESS
 from fundushub.catalog.models import Area, Camera, Disease, Hospital, LabUnit
 from fundushub.images.models import GradingStatus, Image
-from fundushub.uploads.choices import ALL_FIELDS_REQUIRED, NO_LAB_UNIT_ACCESS
 
 FIELDS = ("hospital", "lab_unit", "camera", "disease", "area", "mydriatic")
 _MODELS = {

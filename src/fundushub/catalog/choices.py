@@ -1,4 +1,5 @@
-"""What a user may pick on the upload form, and checking what they picked."""
+"""What a user may pick from the reference lists (the upload form, the metadata editors), and
+checking what they picked."""
 
 from fundushub.accounts.roles import can_upload_pregraded
 from fundushub.catalog.models import Area, Camera, Disease, Hospital, LabUnit
