@@ -1,5 +1,6 @@
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -40,10 +41,21 @@ def test_the_lock_dies_with_its_process(tmp_path):
         pass
 
 
-def test_it_is_a_file_lock_not_the_newer_clients_port(tmp_path):
-    import socket
+def test_it_is_a_file_lock_not_the_newer_clients_port(tmp_path, monkeypatch):
+    # 127.0.0.1:51742 stays free for the published newer client: the lock opens no socket at all
+    # (seen by recording sockets, not by binding the real port, which another process may hold).
+    opened = []
 
+    class RecordedSocket(socket.socket):
+        def __init__(self, *args, **kwargs):
+            opened.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "socket", RecordedSocket)
     with InstanceLock(tmp_path / "watchdog.lock"):
-        with socket.socket() as s:  # 127.0.0.1:51742 stays free for the published newer client
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", 51742))
+        with pytest.raises(AlreadyRunning):
+            InstanceLock(tmp_path / "watchdog.lock").acquire()
+    assert opened == []
+    with socket.create_server(("127.0.0.1", 0)):  # the recorder sees sockets when there are some
+        pass
+    assert len(opened) == 1

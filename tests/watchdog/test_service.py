@@ -1,8 +1,11 @@
 import contextlib
 import logging
 import os
+import re
 import threading
 import time
+
+import pytest
 
 from fundus_watchdog import service
 from fundus_watchdog.journal import Journal
@@ -50,6 +53,36 @@ def in_background(target, *args):
         yield thread
     finally:
         thread.join()
+
+
+class MovableClock:
+    """The scheduler's clock: real time plus a jump the test makes, counting its readings.
+
+    Jumping it makes a pause due without waiting for it; the readings show the scheduler went
+    round its loop, so a test can see that something did *not* happen, without timing it."""
+
+    def __init__(self):
+        self.offset, self.readings = 0.0, 0
+
+    def __call__(self):
+        self.readings += 1
+        return time.monotonic() + self.offset
+
+    def jump(self, seconds):
+        self.offset += seconds
+
+
+def scheduler_went_round(watchdog, clock, folder):
+    """Poke the folder and wait until the scheduler has looked at its folders since."""
+    before = clock.readings
+    watchdog.poke(folder / "any")
+    # A whole loop reads the clock at its start and its end; four readings cover one begun after.
+    assert wait_for(lambda: clock.readings >= before + 4)
+
+
+def logged_pauses(caplog):
+    """The pauses the watchdog announced after each failure, in order."""
+    return [float(p) for p in re.findall(r"next try in ([0-9.e+]+) s", caplog.text)]
 
 
 def slow_camera(watch_dir, delay=0.05):
@@ -163,21 +196,34 @@ def test_a_failing_subject_backs_off_and_is_visible(stub, make_config, watch_dir
     registered_exam(camera, stub)
     stub.down = True
     config = make_config(
-        stub, stable_seconds=0.05, sweep_interval=0.2, failure_backoff_max=10, retries=1
+        stub, stable_seconds=0.05, sweep_interval=60, failure_backoff_max=1000, retries=1
     )
     caplog.set_level(logging.WARNING, "fundus_watchdog")
-    with running(config) as watchdog:
-        assert wait_for(lambda: stub.hits("resolve") >= 3, timeout=5)
-        time.sleep(0.6)
-        # Delays 0.2, 0.4, 0.8, ...: at most 4 tries within ~1.6 s where a fixed 0.2 s would make 8.
-        assert stub.hits("resolve") <= 4
+    clock = MovableClock()
+    folder = watch_dir / SUBJECT
+    watchdog = Watchdog(config, clock=clock).start()
+    try:
+        for attempt, pause in ((1, 60), (2, 120), (3, 240)):
+            assert wait_for(lambda a=attempt: len(logged_pauses(caplog)) == a)
+            # Pauses 60, 120, 240 s (the sweep interval, doubling; +/-10 %), not a fixed 60 s.
+            assert 0.9 * pause <= logged_pauses(caplog)[-1] <= 1.1 * pause
+            clock.jump(0.8 * pause)
+            scheduler_went_round(watchdog, clock, folder)
+            assert stub.hits("resolve") == attempt  # not tried again before its pause is over
+            clock.jump(0.4 * pause)
+            watchdog.poke(folder / "any")
+            assert wait_for(lambda a=attempt: stub.hits("resolve") == a + 1)
         entry = watchdog.journal.subject(SUBJECT)
         assert entry.state == "failing" and entry.attempts >= 3
         assert "the server had a problem" in entry.last_error
         assert "next try in" in caplog.text
         stub.down = False
-        assert wait_for(lambda: archived(watch_dir), timeout=8)
+        clock.jump(1000)
+        watchdog.poke(folder / "any")
+        assert wait_for(lambda: archived(watch_dir))
         assert watchdog.journal.subject(SUBJECT) is None
+    finally:
+        watchdog.stop()
 
 
 def failing_before_the_restart(config, attempts, next_try_in):
@@ -199,30 +245,38 @@ def test_after_a_restart_a_failing_subject_waits_for_the_journals_next_try(
     stub, make_config, watch_dir, camera, caplog
 ):
     registered_exam(camera, stub)
-    config = make_config(stub, stable_seconds=0.05, sweep_interval=0.2, failure_backoff_max=10)
-    failing_before_the_restart(config, attempts=4, next_try_in=1.5)
+    config = make_config(stub, stable_seconds=0.05, sweep_interval=0.2, failure_backoff_max=600)
+    failing_before_the_restart(config, attempts=4, next_try_in=300)
     caplog.set_level(logging.WARNING, "fundus_watchdog")
-    with running(config):
-        time.sleep(1.0)
+    clock = MovableClock()
+    watchdog = Watchdog(config, clock=clock).start()
+    try:
+        for _ in range(3):  # the startup scan, then sweeps
+            scheduler_went_round(watchdog, clock, watch_dir / SUBJECT)
         assert stub.hits("resolve") == 0  # not at the startup scan, nor at the next sweeps
-        assert wait_for(lambda: archived(watch_dir), timeout=5)
+        clock.jump(301)
+        watchdog.poke(watch_dir / SUBJECT / "any")
+        assert wait_for(lambda: archived(watch_dir))
+    finally:
+        watchdog.stop()
     assert "was failing before the restart after 4 attempts; next try at" in caplog.text
 
 
 def test_after_a_restart_the_attempt_count_goes_on_and_so_does_the_growing_pause(
-    stub, make_config, watch_dir, camera
+    stub, make_config, watch_dir, camera, caplog
 ):
     registered_exam(camera, stub)
     stub.down = True
     config = make_config(
-        stub, stable_seconds=0.05, sweep_interval=0.2, failure_backoff_max=30, retries=1
+        stub, stable_seconds=0.05, sweep_interval=1, failure_backoff_max=30, retries=1
     )
     failing_before_the_restart(config, attempts=4, next_try_in=-1)  # due now
+    caplog.set_level(logging.WARNING, "fundus_watchdog")
     with running(config) as watchdog:
-        assert wait_for(lambda: watchdog.journal.subject(SUBJECT).attempts == 5, timeout=5)
-        entry = watchdog.journal.subject(SUBJECT)
-        # The fifth failure pauses 0.2 s x 2**4 = 3.2 s (+/-10%), not a first failure's 0.2 s.
-        assert entry.next_attempt - time.time() > 2.5
+        assert wait_for(lambda: watchdog.journal.subject(SUBJECT).attempts == 5)
+        assert wait_for(lambda: logged_pauses(caplog))
+        # The fifth failure pauses 1 s x 2**4 = 16 s (+/-10%), not a first failure's 1 s.
+        assert logged_pauses(caplog) == [pytest.approx(16, rel=0.1)]
         assert stub.hits("resolve") == 1
 
 
@@ -233,9 +287,12 @@ def test_once_does_not_wait_for_a_failing_subjects_next_try_and_says_when_it_is(
     config = make_config(stub, stable_seconds=0.05, failure_backoff_max=600)
     failing_before_the_restart(config, attempts=3, next_try_in=300)
     caplog.set_level(logging.WARNING, "fundus_watchdog")
-    started = time.monotonic()
-    assert Watchdog(config).run_once() == 1
-    assert time.monotonic() - started < 5
+    outcome = []
+    once = threading.Thread(target=lambda: outcome.append(Watchdog(config).run_once()), daemon=True)
+    once.start()
+    once.join(timeout=60)  # waiting for the next try would take 300 s: this only guards that hang
+    assert not once.is_alive(), "--once waited for the failing subject's next try"
+    assert outcome == [1]
     assert stub.hits("resolve") == 0
     assert "connection refused (attempt 3; next try at" in caplog.text
 
@@ -256,14 +313,15 @@ def test_after_a_restart_a_blocked_subject_is_looked_at_again_at_once(
 def test_stop_is_prompt_even_while_waiting_to_retry(stub, make_config, camera):
     registered_exam(camera, stub)
     stub.down = True
-    config = make_config(stub, stable_seconds=0.05, retry_delay=30, max_retry_delay=30)
+    config = make_config(stub, stable_seconds=0.05, retry_delay=3600, max_retry_delay=3600)
     watchdog = Watchdog(config).start()
     try:
         assert wait_for(lambda: stub.hits("resolve") >= 1)
     finally:
-        started = time.monotonic()
-        watchdog.stop()
-    assert time.monotonic() - started < 2
+        stopping = threading.Thread(target=watchdog.stop, daemon=True)
+        stopping.start()
+        stopping.join(timeout=60)  # the retry waits an hour: this only guards stop() waiting it out
+    assert not stopping.is_alive(), "stop() waited for the retry"
 
 
 def test_a_file_still_changing_after_the_stability_timeout_is_reported_and_not_uploaded(
