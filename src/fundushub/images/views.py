@@ -9,8 +9,6 @@ stripping reads the file once and copies it once (~25 ms for 7 MB), and nothing 
 keeping in storage. Originals are streamed from storage as they are.
 """
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,6 +22,7 @@ from fundushub.audit.models import record
 from fundushub.images import blobs, clean
 from fundushub.images.access import visible_image_or_404
 from fundushub.images.sniff import PNG
+from fundushub.lib.decorators import json_login_required
 from fundushub.lib.downloads import download_name, inert, readable_base
 
 ORIGINAL, EDITED = "original", "edited"
@@ -154,18 +153,8 @@ def original(request, image_id):
     return _private(response)
 
 
-def _api_login_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "Authentication required"}, status=401)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 @require_GET
-@_api_login_required
+@json_login_required
 def image_api(request, image_id):
     try:
         image = visible_image_or_404(request.user, image_id, *_RELATED)

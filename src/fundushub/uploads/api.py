@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from fundushub.catalog.choices import may_use_hospital, options_for
 from fundushub.images.models import Image
 from fundushub.lib import jsonbody
+from fundushub.lib.decorators import json_login_required
 from fundushub.uploads.heartbeat import WAITING_FOR_WORKER, waiting_for_worker
 from fundushub.uploads.limits import current_limits
 from fundushub.uploads.scope import visible_jobs
@@ -20,21 +21,8 @@ DUPLICATES_SHAPE = 'Send {"hospital": id, "md5": [hex, ...]}.'
 MD5 = re.compile(r"[0-9a-fA-F]{32}")
 
 
-def _json_login_required(view):
-    """login_required, but answering 401 JSON instead of redirecting a script to a login page."""
-
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "Authentication required"}, status=401)
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
-
-
 @require_GET
-@_json_login_required
+@json_login_required
 def job_status(request, job_id):
     job = get_object_or_404(
         visible_jobs(request.user).select_related(
@@ -51,7 +39,7 @@ def job_status(request, job_id):
 
 
 @require_GET
-@_json_login_required
+@json_login_required
 def upload_options(request):
     user = request.user
     data = options_for(user)
@@ -65,7 +53,7 @@ def upload_options(request):
 
 
 @require_POST
-@_json_login_required
+@json_login_required
 def check_duplicates(request):
     """Which of these MD5s are already stored for this hospital (only hospitals the user works in)."""
     try:
