@@ -17,6 +17,15 @@ def pick(page, *images):
         page.locator(f"#bulk-form input[name=images][value='{image.pk}']").check()
 
 
+def finish_transitions(page):
+    """Wait until the page's finite animations and transitions have ended (not a fixed time)."""
+    page.evaluate(
+        """() => Promise.all(document.getAnimations()
+            .filter(a => a.effect.getComputedTiming().endTime !== Infinity)
+            .map(a => a.finished))"""
+    )
+
+
 def card(page, image):
     return page.locator(f".thumb-card[data-id='{image.pk}']")
 
@@ -32,7 +41,7 @@ def test_editing_one_image_sets_mydriatic_back_to_false(pages, world):
     page.locator("label.switch").click()
     expect(page.get_by_role("switch")).not_to_be_checked()
     page.get_by_label("Area").select_option(label="Right eye")
-    page.wait_for_timeout(300)  # the switch's slide
+    finish_transitions(page)  # the switch's slide, before the screenshot
     screenshot(page, "metadata-edit")
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_url(f"**{DASHBOARD}")

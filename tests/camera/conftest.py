@@ -25,7 +25,7 @@ def issue_token(device_id, lab_unit, *extra) -> str:
 
 
 def years_ago(years: int) -> date:
-    today = date.today()
+    today = timezone.localdate()  # the server's today (TIME_ZONE), not the test machine's
     try:
         return today.replace(year=today.year - years)
     except ValueError:  # 29 February
