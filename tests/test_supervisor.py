@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from fundushub.lib.supervisor import Supervisor
@@ -106,13 +107,20 @@ def test_a_running_process_is_left_alone():
 
 def test_nothing_is_restarted_once_stop_was_asked(caplog):
     caplog.set_level(logging.WARNING, logger="fundushub.lib.supervisor")
+    readings = []
+
+    def clock():  # read at the launch, then when a look finds the process gone
+        readings.append(None)
+        return time.monotonic()
+
     supervisor = Supervisor(
-        "worker", lambda: python("raise SystemExit(0)"), terminate, first_delay=5
+        "worker", lambda: python("raise SystemExit(0)"), terminate, first_delay=3600, clock=clock
     )
     supervisor.start(interval=0.05)
     supervisor.process.wait(10)
-    time.sleep(0.2)  # the supervisor has seen the exit and is waiting its back-off
-    started = time.monotonic()
-    supervisor.stop()
-    assert time.monotonic() - started < 2, "stop() waited out the back-off"
+    assert wait_until(lambda: len(readings) >= 2)  # it has seen the exit: now in its back-off
+    stopping = threading.Thread(target=supervisor.stop, daemon=True)
+    stopping.start()
+    stopping.join(timeout=60)  # the back-off is an hour: this only guards stop() waiting it out
+    assert not stopping.is_alive(), "stop() waited out the back-off"
     assert supervisor.restarts == 0 and "stopped" not in caplog.text
