@@ -46,9 +46,11 @@ def test_the_heartbeat_thread_beats_until_it_is_stopped(db, monkeypatch):
     stop = threading.Event()
     thread = threading.Thread(target=heartbeat.beat_periodically, args=(stop, "w", None))
     thread.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 30  # only guards against a thread that never beats
+    while len(beats) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
     stop.set()
-    thread.join(5)
+    thread.join(30)
     assert not thread.is_alive() and len(beats) >= 3
 
 
