@@ -14,8 +14,8 @@ from django_tasks_db.models import DBTaskResult
 
 from fundushub.camera.models import CameraFile, Subject
 from fundushub.camera.tasks import TASK_PATH
-from fundushub.uploads.management.commands.worker import reap
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
+from fundushub.worker.management.commands.worker import reap
 from tests.camera import dicoms
 from tests.camera.conftest import api, issue_token, resolve, upload
 from tests.conftest import form_data, fundus_jpeg

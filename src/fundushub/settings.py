@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "fundushub.images",
     "fundushub.uploads",
     "fundushub.camera",
+    "fundushub.worker",  # project level: the worker command runs every app's tasks
 ]
 
 MIDDLEWARE = [

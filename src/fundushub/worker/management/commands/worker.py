@@ -1,4 +1,5 @@
-"""The task worker: django-tasks-db's worker plus the reaper that re-queues expired item claims."""
+"""The task worker: django-tasks-db's worker, the heartbeat, and the reaper that re-queues the
+work of dead workers (upload items and camera images)."""
 
 import logging
 import threading
