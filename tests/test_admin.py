@@ -1,11 +1,11 @@
-from fundushub.uploads.limits import current_limits
-from fundushub.uploads.models import UploadLimits
+from fundushub.accounts.limits import current_limits
+from fundushub.accounts.models import UploadLimits
 
 
 def test_an_admin_can_change_the_upload_limits_at_runtime(client, world):
     client.force_login(world.root)
     response = client.post(
-        "/admin/uploads/uploadlimits/add/",
+        "/admin/accounts/uploadlimits/add/",
         {"max_file_size_mb": "8", "max_files": "20", "max_files_per_user": ""},
     )
     assert response.status_code == 302
@@ -16,7 +16,7 @@ def test_an_admin_can_change_the_upload_limits_at_runtime(client, world):
 def test_there_is_only_one_set_of_limits(client, world):
     UploadLimits.objects.create(max_files=3)
     client.force_login(world.root)
-    assert client.get("/admin/uploads/uploadlimits/add/").status_code == 403
+    assert client.get("/admin/accounts/uploadlimits/add/").status_code == 403
 
 
 def test_an_admin_can_override_one_users_quota(client, world):

@@ -127,7 +127,7 @@ def test_it_refuses_a_camera_file_over_the_camera_limit_as_the_contract_says(
 def test_the_direct_upload_cap_follows_the_limits_an_admin_set(serve, processes, tmp_path):
     port = serve(
         processes,
-        setup="from fundushub.uploads.models import UploadLimits; "
+        setup="from fundushub.accounts.models import UploadLimits; "
         "UploadLimits.objects.create(max_files=2, max_file_size_mb=1)",
     )
     # 2 files of 1 MB and the form: about 4.5 MB. 6 MB is refused unread, with the limits named.
@@ -150,7 +150,7 @@ def test_limits_an_admin_raises_while_the_server_runs_apply_within_seconds(
 ):
     # Every cap at the start is under 5 MB (waitress's own ceiling then too).
     set_limits = (
-        "from fundushub.uploads.models import UploadLimits; UploadLimits.objects.all().delete(); "
+        "from fundushub.accounts.models import UploadLimits; UploadLimits.objects.all().delete(); "
     )
     port = serve(
         processes,

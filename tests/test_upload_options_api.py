@@ -1,7 +1,7 @@
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fundushub.accounts import roles
-from fundushub.uploads.models import UploadLimits
+from fundushub.accounts.models import UploadLimits
 from tests.conftest import form_data, fundus_jpeg, make_user, run_worker
 
 URL = "/api/direct-upload/options"

@@ -91,7 +91,7 @@ def test_it_rejects_a_file_over_the_size_limit_without_storing_it(client, world,
 
 
 def test_the_size_message_matches_the_document_by_default(client, world):
-    from fundushub.uploads.limits import current_limits
+    from fundushub.accounts.limits import current_limits
 
     assert current_limits().max_file_size_mb == 5
     client.force_login(world.alice)
@@ -112,7 +112,7 @@ def test_files_beyond_the_per_upload_cap_are_rejected_visibly(client, world, set
 
 
 def test_a_runtime_limit_set_by_an_admin_wins_over_the_setting(client, world, settings):
-    from fundushub.uploads.models import UploadLimits
+    from fundushub.accounts.models import UploadLimits
 
     settings.DIRECT_UPLOAD_MAX_FILES = 100
     UploadLimits.objects.create(max_files=1)

@@ -33,7 +33,7 @@ def _upload_limits():
     global _limits
     expires, limits = _limits
     if limits is None or time.monotonic() > expires:
-        from fundushub.uploads.limits import Limits, current_limits
+        from fundushub.accounts.limits import Limits, current_limits
 
         try:
             limits = current_limits()

@@ -1,4 +1,4 @@
-"""Users: who may upload where, and how much."""
+"""Users: who may upload where, and how much (their quota, and the site's upload limits)."""
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -25,7 +25,7 @@ class User(AbstractUser):
         """The lifetime quota in force for this user; 0 means unlimited."""
         if self.upload_quota is not None:
             return self.upload_quota
-        from fundushub.uploads.limits import current_limits
+        from fundushub.accounts.limits import current_limits
 
         return current_limits().max_files_per_user
 
@@ -34,3 +34,29 @@ class User(AbstractUser):
         if quota == 0:
             return None
         return max(0, quota - self.file_upload_count)
+
+
+class UploadLimits(models.Model):
+    """Runtime overrides of the upload limits, edited by admins; empty fields use the settings."""
+
+    max_file_size_mb = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Per-file size limit in MB (DIRECT_UPLOAD_MAX_FILE_SIZE_MB).",
+    )
+    max_files = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Files per upload (DIRECT_UPLOAD_MAX_FILES)."
+    )
+    max_files_per_user = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Default lifetime quota per user (MAX_FILES_PER_UPLOAD); 0 = unlimited.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "upload limits"
+        verbose_name_plural = "upload limits"
+
+    def __str__(self):
+        return "Upload limits"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from fundushub.uploads.models import UploadItem, UploadJob, UploadLimits
+from fundushub.uploads.models import UploadItem, UploadJob
 
 
 class UploadItemInline(admin.TabularInline):
@@ -18,11 +18,3 @@ class UploadJobAdmin(admin.ModelAdmin):
     search_fields = ["id", "user__username"]
     inlines = [UploadItemInline]
     readonly_fields = ["ip", "user_agent", "rejected"]
-
-
-@admin.register(UploadLimits)
-class UploadLimitsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "max_file_size_mb", "max_files", "max_files_per_user", "updated_at"]
-
-    def has_add_permission(self, request):
-        return not UploadLimits.objects.exists()

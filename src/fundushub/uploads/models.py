@@ -100,32 +100,6 @@ class UploadItem(models.Model):
         return f"{self.filename} ({self.state})"
 
 
-class UploadLimits(models.Model):
-    """Runtime overrides of the upload limits, edited by admins; empty fields use the settings."""
-
-    max_file_size_mb = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        help_text="Per-file size limit in MB (DIRECT_UPLOAD_MAX_FILE_SIZE_MB).",
-    )
-    max_files = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Files per upload (DIRECT_UPLOAD_MAX_FILES)."
-    )
-    max_files_per_user = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        help_text="Default lifetime quota per user (MAX_FILES_PER_UPLOAD); 0 = unlimited.",
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = "upload limits"
-        verbose_name_plural = "upload limits"
-
-    def __str__(self):
-        return "Upload limits"
-
-
 class WorkerHeartbeat(models.Model):
     """A running worker's sign of life, refreshed every few seconds (uploads/heartbeat.py), so pages
     can say plainly that nothing is processing instead of showing "Processing" for ever."""

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from fundushub.accounts.limits import current_limits
 from fundushub.accounts.roles import can_upload
 from fundushub.catalog.choices import clean_choices, options_for
 from fundushub.images.streaming import StagingUploadHandler
@@ -22,7 +23,6 @@ from fundushub.lib.csrf import csrf_refusal
 from fundushub.uploads.heartbeat import waiting_for_worker
 from fundushub.uploads.ingest import DUPLICATE
 from fundushub.uploads.jobs import create_job
-from fundushub.uploads.limits import current_limits
 from fundushub.uploads.models import ItemState, job_state
 from fundushub.uploads.outcome import Outcome
 from fundushub.uploads.scope import visible_jobs

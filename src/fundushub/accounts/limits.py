@@ -25,7 +25,7 @@ class Limits:
 
 
 def current_limits() -> Limits:
-    from fundushub.uploads.models import UploadLimits
+    from fundushub.accounts.models import UploadLimits
 
     row = UploadLimits.objects.order_by("pk").first()
 
