@@ -80,6 +80,11 @@ def scheduler_went_round(watchdog, clock, folder):
     assert wait_for(lambda: clock.readings >= before + 4)
 
 
+def paused(watchdog, clock, folder):
+    """The scheduler holds the folder back: its next try is still ahead of the clock."""
+    return watchdog._folders[folder].not_before > clock()
+
+
 def logged_pauses(caplog):
     """The pauses the watchdog announced after each failure, in order."""
     return [float(p) for p in re.findall(r"next try in ([0-9.e+]+) s", caplog.text)]
@@ -210,6 +215,7 @@ def test_a_failing_subject_backs_off_and_is_visible(stub, make_config, watch_dir
             clock.jump(0.8 * pause)
             scheduler_went_round(watchdog, clock, folder)
             assert stub.hits("resolve") == attempt  # not tried again before its pause is over
+            assert paused(watchdog, clock, folder)
             clock.jump(0.4 * pause)
             watchdog.poke(folder / "any")
             assert wait_for(lambda a=attempt: stub.hits("resolve") == a + 1)
@@ -251,10 +257,13 @@ def test_after_a_restart_a_failing_subject_waits_for_the_journals_next_try(
     clock = MovableClock()
     watchdog = Watchdog(config, clock=clock).start()
     try:
-        for _ in range(3):  # the startup scan, then sweeps
+        scheduler_went_round(watchdog, clock, watch_dir / SUBJECT)  # the startup scan
+        clock.jump(200)  # the files have long been stable; the next try is still ahead
+        for _ in range(3):
             scheduler_went_round(watchdog, clock, watch_dir / SUBJECT)
         assert stub.hits("resolve") == 0  # not at the startup scan, nor at the next sweeps
-        clock.jump(301)
+        assert paused(watchdog, clock, watch_dir / SUBJECT)
+        clock.jump(101)
         watchdog.poke(watch_dir / SUBJECT / "any")
         assert wait_for(lambda: archived(watch_dir))
     finally:
