@@ -185,5 +185,10 @@ def _fail(item: UploadItem, detail: str) -> str:
 
 
 def _discard_staged(item: UploadItem) -> None:
-    if item.staged_key and blobs.exists(item.staged_key):
-        blobs.delete(item.staged_key)
+    discard_staged(item.staged_key)
+
+
+def discard_staged(staged_key: str) -> None:
+    """Remove an item's staging file, if it has one left."""
+    if staged_key and blobs.exists(staged_key):
+        blobs.delete(staged_key)

@@ -15,9 +15,13 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
-from fundushub.images import blobs
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
-from fundushub.uploads.ingest import LostLease, give_back_held_quota, process_item
+from fundushub.uploads.ingest import (
+    LostLease,
+    discard_staged,
+    give_back_held_quota,
+    process_item,
+)
 from fundushub.uploads.models import ItemState, UploadItem
 
 log = logging.getLogger(__name__)
@@ -79,13 +83,8 @@ def _failed(item: UploadItem, reason: str) -> str:
         lease_until=None,
         staged_key="",
     ):
-        _discard(item.staged_key)
+        discard_staged(item.staged_key)
     return ItemState.ERROR
-
-
-def _discard(staged_key: str) -> None:
-    if staged_key and blobs.exists(staged_key):
-        blobs.delete(staged_key)
 
 
 def reclaim_expired() -> int:
@@ -119,7 +118,7 @@ def reclaim_expired() -> int:
         for job_id in job_ids:
             process_job.enqueue(str(job_id))
     for _, _, staged_key in given_up:
-        _discard(staged_key)
+        discard_staged(staged_key)
     if job_ids:
         log.info("Re-queued %d item(s) in %d job(s) whose worker stopped", count, len(job_ids))
     return count
