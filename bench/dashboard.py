@@ -36,8 +36,8 @@ def _prepare(n: int) -> None:
 
     from fundushub.accounts.demo import create_demo_users
     from fundushub.catalog.reference import load_reference_data
-    from fundushub.images.models import Image
-    from fundushub.images.seeding import seed_images
+    from fundushub.library.seeding import seed_images
+    from fundushub.store.models import Image
 
     call_command("migrate", interactive=False, verbosity=0)
     load_reference_data(demo=True)
@@ -51,8 +51,8 @@ def _prepare(n: int) -> None:
 
 
 def _deep_cursor(user, depth: float) -> str:
-    from fundushub.images import keyset
-    from fundushub.images.scope import visible_images
+    from fundushub.library import keyset
+    from fundushub.store.scope import visible_images
 
     images = visible_images(user).order_by("-created_at", "-id")
     n = images.count()
@@ -66,7 +66,7 @@ def _filtered_query(user) -> str:
     from django.utils import timezone
 
     from fundushub.catalog.models import Disease
-    from fundushub.images.scope import visible_images
+    from fundushub.store.scope import visible_images
 
     unit = visible_images(user).values_list("lab_unit__hospital_id", flat=True).first()
     disease = Disease.objects.get(code="DR").pk
@@ -109,7 +109,7 @@ def _time_sql(statements: list[str], repeat: int) -> list[float]:
 
 
 def _offset_peer(user, depth: float, per_page: int, repeat: int) -> list[float]:
-    from fundushub.images.scope import visible_images
+    from fundushub.store.scope import visible_images
 
     images = visible_images(user).select_related(
         "hospital", "lab_unit", "camera", "disease", "area"
@@ -144,7 +144,7 @@ def main() -> int:
     from django.test import Client
 
     from fundushub.accounts.models import User
-    from fundushub.images.models import Image
+    from fundushub.store.models import Image
 
     print(
         f"\nDashboard benchmark: {Image.objects.count()} images, {connection.vendor}, "

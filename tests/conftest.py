@@ -106,9 +106,9 @@ def store_image(world, seed=0, *, user=None, lab_unit=None, data=None, **fields)
     """
     import hashlib
 
-    from fundushub.images import blobs
-    from fundushub.images.sniff import sniff
-    from fundushub.images.store import decode_and_thumbnail, insert_or_existing
+    from fundushub.store import blobs
+    from fundushub.store.intake import decode_and_thumbnail, insert_or_existing
+    from fundushub.store.sniff import sniff
 
     data = data if data is not None else fundus_jpeg(seed)
     sha256 = hashlib.sha256(data).hexdigest()

@@ -60,7 +60,9 @@ INSTALLED_APPS = [
     "fundushub.accounts",
     "fundushub.catalog",
     "fundushub.audit",
-    "fundushub.images",
+    "fundushub.store",
+    "fundushub.grading",
+    "fundushub.library",
     "fundushub.uploads",
     "fundushub.camera",
     "fundushub.worker",  # project level: the worker command runs every app's tasks

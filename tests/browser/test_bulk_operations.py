@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from fundushub.images.models import Image
+from fundushub.store.models import Image
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import store_image
 

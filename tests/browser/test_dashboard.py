@@ -74,7 +74,7 @@ def test_filtering_by_disease_updates_the_grid_and_the_kpis_and_select_all_count
 
 
 def test_select_all_stops_at_fifty_and_says_so(pages, world):
-    from tests.images.test_dashboard_page import rows
+    from tests.library.test_dashboard_page import rows
 
     rows(world, 60)
     page = pages.new()
@@ -90,8 +90,8 @@ def test_select_all_stops_at_fifty_and_says_so(pages, world):
 
 
 def test_the_edited_switch_works_per_card_and_for_the_page_without_javascript(pages, world):
-    from fundushub.images import blobs
-    from fundushub.images.models import Image
+    from fundushub.store import blobs
+    from fundushub.store.models import Image
 
     image = store_image(world, 1)
     plain = store_image(world, 2)

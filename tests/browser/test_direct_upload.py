@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from fundushub.images.models import Image
+from fundushub.store.models import Image
 from fundushub.uploads.models import ItemState, UploadJob
 from tests.browser.conftest import drop_files, screenshot, sign_in
 from tests.conftest import fundus_jpeg, fundus_png, noisy_jpeg

@@ -9,7 +9,7 @@ from PIL import Image as PILImage
 from playwright.sync_api import expect
 
 from fundushub.audit.models import AuditEvent
-from fundushub.images import blobs
+from fundushub.store import blobs
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import fundus_jpeg, store_image
 

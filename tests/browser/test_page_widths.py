@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fundushub.camera.models import CameraDevice, CameraFile, CameraSession, Subject
-from fundushub.images import blobs
+from fundushub.store import blobs
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
 from tests.browser.conftest import screenshot
 from tests.conftest import make_user, store_image

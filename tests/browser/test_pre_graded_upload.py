@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from fundushub.images.models import GradingStatus, Image
+from fundushub.store.models import GradingStatus, Image
 from fundushub.uploads.models import UploadJob
 from tests.browser.conftest import drop_files, screenshot, sign_in
 from tests.browser.test_direct_upload import JPEG, fill_form

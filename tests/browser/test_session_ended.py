@@ -4,7 +4,7 @@
 from playwright.sync_api import expect
 
 from fundushub.accounts.views import SESSION_ENDED
-from fundushub.images.models import Grade
+from fundushub.grading.models import Grade
 from tests.browser.conftest import screenshot
 from tests.conftest import store_image
 

@@ -6,8 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from fundushub.images import variants
-from fundushub.images.models import Grade, GradingStatus, Image
+from fundushub.grading.models import Grade
+from fundushub.library import variants
+from fundushub.store.models import GradingStatus, Image
 from tests.browser.conftest import screenshot
 from tests.conftest import fundus_jpeg, store_image
 

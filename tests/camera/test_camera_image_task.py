@@ -10,8 +10,8 @@ from django_tasks_db.models import DBTaskResult
 
 from fundushub.camera.models import CameraFile
 from fundushub.camera.tasks import TASK_PATH, requeue_stale
-from fundushub.images import blobs
-from fundushub.images.models import Image
+from fundushub.store import blobs
+from fundushub.store.models import Image
 from fundushub.uploads.models import ItemState, UploadItem
 from tests.camera import dicoms
 from tests.camera.conftest import api, content_for, resolve, upload

@@ -9,8 +9,8 @@ from pydicom.data import get_testdata_file
 
 from fundushub.camera.dicom import NoPreview, max_pixels, preview_png
 from fundushub.camera.models import CameraFile
-from fundushub.images import blobs
-from fundushub.images.models import Image
+from fundushub.store import blobs
+from fundushub.store.models import Image
 from tests.camera import dicoms
 from tests.camera.conftest import DICOM_HEAD, api
 from tests.conftest import run_worker
@@ -90,7 +90,7 @@ def test_a_dicom_declaring_more_pixels_than_images_may_have_is_refused_before_al
 
 
 def test_the_cap_is_the_one_images_have():
-    from fundushub.images import decoding
+    from fundushub.store import decoding
 
     assert max_pixels() == PILImage.MAX_IMAGE_PIXELS == 80_000_000
     assert decoding.PILImage is PILImage

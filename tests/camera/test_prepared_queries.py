@@ -125,7 +125,7 @@ def test_a_query_that_selects_other_models_columns_is_refused(db):
 
 def test_an_integer_value_is_compiled_within_the_columns_range(cam):
     """A marker out of an integer column's range would make the ORM write different SQL."""
-    from fundushub.images.models import Image
+    from fundushub.store.models import Image
 
     query = PreparedQuery(
         lambda size: Image.objects.filter(width=size).order_by()[:1],

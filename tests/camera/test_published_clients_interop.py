@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from fundushub.camera.models import CameraFile, CameraSession
-from fundushub.images.models import Image
+from fundushub.store.models import Image
 from tests.camera.conftest import DICOM_HEAD, HTML_REPORT
 from tests.conftest import fundus_jpeg, run_worker
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIRequestFactory
 
 from fundushub.camera.models import CameraFile, CameraSession, Subject
-from fundushub.images import blobs
+from fundushub.store import blobs
 from tests.camera.conftest import (
     BASE,
     DICOM_HEAD,

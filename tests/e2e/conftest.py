@@ -23,7 +23,7 @@ import pytest
 from fundus_watchdog.simulate import Camera, subject_identifiers
 from fundushub.camera.completeness import session_completeness
 from fundushub.camera.models import CameraFile, CameraSession, Subject
-from fundushub.images.models import Image
+from fundushub.store.models import Image
 from tests.camera.conftest import issue_token, years_ago
 from tests.conftest import subprocess_env
 

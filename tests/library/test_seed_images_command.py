@@ -1,0 +1,112 @@
+import hashlib
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from PIL import Image as PILImage
+
+from fundushub.audit.models import AuditEvent
+from fundushub.grading.models import Grade
+from fundushub.store import blobs
+from fundushub.store.models import GradingStatus, Image
+
+
+def _seed(n, *args):
+    out = io.StringIO()
+    call_command("seed_images", str(n), *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_adds_n_real_distinct_images_with_thumbnails(world):
+    output = _seed(40, "--size", "320x240")
+    assert "Added 40 synthetic images" in output
+    images = list(Image.objects.all())
+    assert len(images) == 40
+    assert len({(i.hospital_id, i.md5) for i in images}) == 40
+    for image in images[:10]:
+        with blobs.open_blob(image.original_key) as f:
+            data = f.read()
+        assert hashlib.sha256(data).hexdigest() == image.sha256
+        assert hashlib.md5(data).hexdigest() == image.md5
+        with PILImage.open(io.BytesIO(data)) as im:
+            im.load()
+            assert im.size == (image.width, image.height) == (320, 240)
+        with blobs.open_blob(image.thumbnail_key) as f, PILImage.open(f) as thumb:
+            assert max(thumb.size) <= 384
+
+
+def test_it_spreads_images_over_the_reference_data_and_the_past(world):
+    _seed(300, "--size", "96x72", "--days", "30")
+    images = Image.objects.all()
+    assert images.values("lab_unit").distinct().count() == 3
+    assert images.values("camera").distinct().count() == 2
+    assert images.values("disease").distinct().count() == 3
+    assert {i.lab_unit.hospital_id == i.hospital_id for i in images} == {True}
+    assert set(images.values_list("source", flat=True)) == {"direct", "camera"}
+    assert set(images.values_list("grading_status", flat=True)) == set(GradingStatus.values)
+    assert set(images.values_list("mydriatic", flat=True)) == {True, False}
+    dates = sorted(images.values_list("created_at", flat=True))
+    assert (dates[-1] - dates[0]).days >= 20
+    camera = images.filter(source="camera")
+    assert all(i.subject_identifier.startswith("SIM-") for i in camera)
+    assert set(camera.values_list("area__code", flat=True)) <= {"left", "right"}
+
+
+def test_graded_images_get_grades_from_their_disease_scale(world):
+    from fundushub.grading.scales import scale_for
+
+    _seed(200, "--size", "96x72")
+    graded = Image.objects.filter(grading_status=GradingStatus.GRADED)
+    assert graded.exists()
+    for image in graded:
+        grades = list(image.grades.order_by("revision"))
+        assert [g.revision for g in grades] == list(range(1, len(grades) + 1))
+        assert {g.grade for g in grades} <= {code for code, _ in scale_for(image.disease)}
+    assert not Grade.objects.exclude(image__grading_status=GradingStatus.GRADED).exists()
+
+
+def test_seeded_direct_uploads_count_against_their_uploaders_quota(world):
+    _seed(100, "--size", "96x72")
+    for user in (world.alice, world.mary, world.gina):
+        user.refresh_from_db()
+        assert user.file_upload_count == Image.objects.filter(uploaded_by=user).count()
+    assert not Image.objects.filter(source="camera", uploaded_by__isnull=False).exists()
+
+
+def test_running_it_again_with_the_same_seed_still_adds_n_new_images(world):
+    _seed(20, "--size", "96x72")
+    assert "Added 20 synthetic images" in _seed(20, "--size", "96x72")
+    images = Image.objects.all()
+    assert images.count() == 40
+    assert len({(i.hospital_id, i.md5) for i in images}) == 40
+
+
+def test_it_is_audited(world):
+    _seed(5, "--size", "96x72")
+    event = AuditEvent.objects.get(action="images.seeded")
+    assert event.data["count"] == 5
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["0"], "N must be at least 1"),
+        (["5", "--size", "big"], "--size must look like 768x576"),
+        (["5", "--size", "10x10"], "between 64 and 4000"),
+        (["5", "--days", "0"], "at least 1"),
+    ],
+)
+def test_it_refuses_bad_arguments(world, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("seed_images", *args)
+
+
+def test_it_asks_for_reference_data_first(db):
+    with pytest.raises(CommandError, match="load_reference_data"):
+        call_command("seed_images", "5")
+
+
+def test_it_can_run_again_with_the_same_seed_and_another_size(world):
+    _seed(10, "--size", "96x72")
+    assert "Added 10 synthetic images" in _seed(10, "--size", "128x96")
+    assert Image.objects.count() == 20
