@@ -180,8 +180,8 @@ def cmd_demo(args) -> int:
 
 def _seed_demo_images(n: int) -> None:
     """A new demo's dashboard has something to show: synthetic images, once."""
-    from fundushub.images.models import Image
-    from fundushub.images.seeding import seed_images
+    from fundushub.library.seeding import seed_images
+    from fundushub.store.models import Image
 
     if n and not Image.objects.exists():
         print(f"Adding {n} synthetic fundus images for the dashboard...", flush=True)

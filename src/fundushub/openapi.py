@@ -4,7 +4,7 @@ Those views are plain Django views, signed in by the session cookie; their paths
 by the app that owns them (uploads/openapi.py, images/openapi.py) and merged here.
 """
 
-from fundushub.images import openapi as images_openapi
+from fundushub.library import openapi as images_openapi
 from fundushub.uploads import openapi as uploads_openapi
 
 PAGE_ERROR = {

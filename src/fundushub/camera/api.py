@@ -26,8 +26,8 @@ from fundushub.camera.completeness import session_completeness, session_files
 from fundushub.camera.content import matches
 from fundushub.camera.errors import error, field_errors, no_session
 from fundushub.camera.models import FILE_TYPES, REPORT_TYPES, CameraFile
-from fundushub.images.streaming import StagingUploadHandler
 from fundushub.lib.jsonbody import JSONBodyParser
+from fundushub.store.streaming import StagingUploadHandler
 
 MB = 1024 * 1024
 

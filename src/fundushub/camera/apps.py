@@ -9,7 +9,7 @@ class CameraConfig(AppConfig):
         # The store asks who still refers to a blob before removing it, and the library when an
         # image was captured; neither may import us.
         from fundushub.camera import references as ours
-        from fundushub.images import references, titles
+        from fundushub.store import references, titles
 
         references.register(ours.referenced)
         titles.answer_capture_times(ours.capture_times)

@@ -3,7 +3,7 @@
 import re
 
 from fundushub.camera.models import DICOM_TYPES, IMAGE_TYPES
-from fundushub.images.sniff import ACCEPTED
+from fundushub.store.sniff import ACCEPTED
 
 # A report may begin with a BOM, whitespace, an XML declaration, comments or a <meta> tag.
 _HTML_START = re.compile(

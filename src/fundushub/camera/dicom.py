@@ -23,7 +23,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1
 
 # Importing it sets Pillow's MAX_IMAGE_PIXELS: previews obey the same cap as uploaded images.
-from fundushub.images import decoding  # noqa: F401
+from fundushub.store import decoding  # noqa: F401
 
 _JPEG_SYNTAXES = {JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1}
 # Raw layouts a preview can be made from: (samples per pixel, bits allocated).
@@ -66,7 +66,7 @@ class Geometry:
 
 
 def max_pixels() -> int:
-    """The pixel cap of images (Pillow's, as set by fundushub.images.decoding)."""
+    """The pixel cap of images (Pillow's, as set by fundushub.store.decoding)."""
     return int(PILImage.MAX_IMAGE_PIXELS)
 
 

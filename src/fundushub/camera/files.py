@@ -6,8 +6,8 @@ import logging
 from django.db import IntegrityError, transaction
 
 from fundushub.camera.models import DICOM_TYPES, IMAGE_TYPES, CameraFile
-from fundushub.images import blobs
 from fundushub.lib.prepared import PreparedQuery
+from fundushub.store import blobs
 
 log = logging.getLogger(__name__)
 

@@ -156,6 +156,6 @@ class CameraFile(models.Model):
 
     @property
     def stored_filename(self) -> str:
-        from fundushub.images import blobs
+        from fundushub.store import blobs
 
         return blobs.original_key(self.sha256)

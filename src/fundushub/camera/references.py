@@ -8,7 +8,7 @@ camera image not yet in the store also refers to the thumbnail it may already ha
 from django.db.models import Min
 
 from fundushub.camera.models import CameraFile
-from fundushub.images.references import values_in
+from fundushub.store.references import values_in
 
 
 def referenced(kind, shas) -> set[str]:

@@ -21,12 +21,12 @@ from django_tasks import task
 from fundushub.camera.dicom import NoPreview, preview_png
 from fundushub.camera.models import DICOM_TYPES, CameraFile
 from fundushub.catalog.models import Area
-from fundushub.images import blobs
-from fundushub.images.decoding import UndecodableImage
-from fundushub.images.models import Image
-from fundushub.images.sniff import PNG
-from fundushub.images.store import decode_and_thumbnail, insert_or_existing
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
+from fundushub.store import blobs
+from fundushub.store.decoding import UndecodableImage
+from fundushub.store.intake import decode_and_thumbnail, insert_or_existing
+from fundushub.store.models import Image
+from fundushub.store.sniff import PNG
 
 log = logging.getLogger(__name__)
 TASK_PATH = "fundushub.camera.tasks.ingest_camera_image"

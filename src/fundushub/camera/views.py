@@ -12,9 +12,9 @@ from fundushub.audit.models import record
 from fundushub.camera.completeness import completeness
 from fundushub.camera.content import is_html
 from fundushub.camera.models import DICOM_TYPES, CameraSession
-from fundushub.images import blobs
-from fundushub.images.titles import title_of
 from fundushub.lib.downloads import download_name, inert, readable_base
+from fundushub.store import blobs
+from fundushub.store.titles import title_of
 
 PAGE_SIZE = 100
 

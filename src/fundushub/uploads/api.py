@@ -8,9 +8,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fundushub.accounts.limits import current_limits
 from fundushub.catalog.choices import may_use_hospital, options_for
-from fundushub.images.models import Image
 from fundushub.lib import jsonbody
 from fundushub.lib.decorators import json_login_required
+from fundushub.store.models import Image
 from fundushub.uploads.heartbeat import WAITING_FOR_WORKER, waiting_for_worker
 from fundushub.uploads.scope import visible_jobs
 from fundushub.uploads.summary import job_summary

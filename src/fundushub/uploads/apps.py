@@ -8,7 +8,8 @@ class UploadsConfig(AppConfig):
     def ready(self):
         # The store asks who still refers to a blob before removing it, and the dashboard which
         # images a job stored; neither may import us.
-        from fundushub.images import dashboard, references
+        from fundushub.library import dashboard
+        from fundushub.store import references
         from fundushub.uploads import references as ours
 
         references.register(ours.referenced)

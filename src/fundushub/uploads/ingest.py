@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from fundushub.accounts.models import User
 from fundushub.audit.models import record
-from fundushub.images import blobs
-from fundushub.images.decoding import UndecodableImage
-from fundushub.images.models import GradingStatus, Image
-from fundushub.images.store import decode_and_thumbnail, insert_or_existing
+from fundushub.store import blobs
+from fundushub.store.decoding import UndecodableImage
+from fundushub.store.intake import decode_and_thumbnail, insert_or_existing
+from fundushub.store.models import GradingStatus, Image
 from fundushub.uploads.models import ItemState, UploadItem
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fundushub.audit.models import client_ip, record
-from fundushub.images.sniff import ACCEPTED
+from fundushub.store.sniff import ACCEPTED
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
 
 

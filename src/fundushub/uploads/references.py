@@ -5,7 +5,7 @@ A queued or processing item may have moved its bytes (and thumbnail) into place 
 Image row exists, e.g. when its worker died; until it finishes, those files are not debris.
 """
 
-from fundushub.images.references import values_in
+from fundushub.store.references import values_in
 from fundushub.uploads.models import PENDING_STATES, UploadItem
 
 

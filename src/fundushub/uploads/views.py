@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from fundushub.accounts.limits import current_limits
 from fundushub.accounts.roles import can_upload
 from fundushub.catalog.choices import clean_choices, options_for
-from fundushub.images.streaming import StagingUploadHandler
 from fundushub.lib import jsonbody
 from fundushub.lib.csrf import csrf_refusal
+from fundushub.store.streaming import StagingUploadHandler
 from fundushub.uploads.heartbeat import waiting_for_worker
 from fundushub.uploads.ingest import DUPLICATE
 from fundushub.uploads.jobs import create_job
