@@ -223,36 +223,37 @@ def _default_processes() -> int:
     return min(os.cpu_count() or 1, 4) if os.name == "posix" else 1
 
 
+def _add_command(sub, name: str, func, help_text: str) -> argparse.ArgumentParser:
+    """A subcommand; every one takes --data-dir."""
+    p = sub.add_parser(name, help=help_text, description=help_text)
+    p.add_argument(
+        "--data-dir",
+        help="where the database, files and secret key live "
+        "(default: $FUNDUSHUB_DATA_DIR, else ./var)",
+    )
+    p.set_defaults(func=func)
+    return p
+
+
+def _add_http_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    p.add_argument("--threads", type=int, default=8, help="request threads (default %(default)s)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fundushub",
         description="Fundus Hub: retinal-image uploads, camera ingestion and the image store.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add(name, func, help_text):
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument(
-            "--data-dir",
-            help="where the database, files and secret key live "
-            "(default: $FUNDUSHUB_DATA_DIR, else ./var)",
-        )
-        p.set_defaults(func=func)
-        return p
-
-    def add_http(p):
-        p.add_argument(
-            "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
-        )
-        p.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
-        p.add_argument(
-            "--threads", type=int, default=8, help="request threads (default %(default)s)"
-        )
-
-    demo = add(
-        "demo", cmd_demo, "Migrate, load demo data and accounts, then run the site and a worker."
+    demo = _add_command(
+        sub,
+        "demo",
+        cmd_demo,
+        "Migrate, load demo data and accounts, then run the site and a worker.",
     )
-    add_http(demo)
+    _add_http_options(demo)
     demo.add_argument("--demo-password", help="set every demo account to this password")
     demo.add_argument(
         "--no-camera",
@@ -272,8 +273,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="synthetic images added when the store is empty (default %(default)s; 0: none)",
     )
-    serve = add("serve", cmd_serve, "Run the web site only (no worker).")
-    add_http(serve)
+    serve = _add_command(sub, "serve", cmd_serve, "Run the web site only (no worker).")
+    _add_http_options(serve)
     serve.add_argument(
         "--processes",
         type=int,
@@ -281,9 +282,11 @@ def _parser() -> argparse.ArgumentParser:
         help="web processes, each with --threads threads (default %(default)s: one per CPU, at "
         "most 4; 0 or Windows: one process, served by waitress)",
     )
-    worker = add("worker", cmd_worker, "Run the background task worker only.")
+    worker = _add_command(sub, "worker", cmd_worker, "Run the background task worker only.")
     worker.add_argument("--once", action="store_true", help="process pending work, then exit")
-    manage = add("manage", cmd_manage, "Run a Django management command, e.g. 'manage migrate'.")
+    manage = _add_command(
+        sub, "manage", cmd_manage, "Run a Django management command, e.g. 'manage migrate'."
+    )
     manage.add_argument("rest", nargs=argparse.REMAINDER, help="the command and its arguments")
     return parser
 
