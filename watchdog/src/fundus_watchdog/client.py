@@ -158,35 +158,10 @@ class CameraApi:
         for attempt in range(1, retries + 1):
             if self.stop_event.is_set():
                 raise Stopped()
-            body = body_factory() if body_factory else None
-            try:
-                headers = {"Content-Type": body.content_type} if body is not None else None
-                response = self._http().request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    data=body,
-                    headers=headers,
-                    timeout=self.timeout,
-                )
-            except requests.RequestException as exc:
-                # Said plainly (refused, timed out, DNS, TLS...), never requests' own wording.
-                reason, hint = explain(exc, self.timeout)
-                retry = isinstance(
-                    exc, (requests.ConnectionError, requests.Timeout, ChunkedEncodingError)
-                )
-                error = ApiError(reason, status=None if retry else 0, url=url, hint=hint)
-                error.__cause__ = exc
-                if not retry:
-                    raise error from exc
-            else:
-                if response.status_code in ok:
-                    return response
-                error = ApiError.from_response(response)
-            finally:
-                if body is not None:
-                    body.close()
+            answer = self._attempt(method, url, params, json, body_factory, ok)
+            if not isinstance(answer, ApiError):
+                return answer
+            error = answer
             if not error.transient:
                 raise error
             if attempt == retries:
@@ -206,6 +181,42 @@ class CameraApi:
             if self.stop_event.wait(delay):
                 raise Stopped()
         raise AssertionError("unreachable")
+
+    def _attempt(self, method, url, params, json, body_factory, ok) -> requests.Response | ApiError:
+        """One try: the response when its status is in `ok`, else the error it ended in (which
+        _request may retry). A transport error no retry can cure is raised at once."""
+        body = body_factory() if body_factory else None
+        try:
+            headers = {"Content-Type": body.content_type} if body is not None else None
+            response = self._http().request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=body,
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            return self._transport_error(exc, url)
+        else:
+            if response.status_code in ok:
+                return response
+            return ApiError.from_response(response)
+        finally:
+            if body is not None:
+                body.close()
+
+    def _transport_error(self, exc: requests.RequestException, url: str) -> ApiError:
+        """The request got no answer: said plainly (refused, timed out, DNS, TLS...), never in
+        requests' own wording. Returned when a retry may help, raised when none can."""
+        reason, hint = explain(exc, self.timeout)
+        retry = isinstance(exc, (requests.ConnectionError, requests.Timeout, ChunkedEncodingError))
+        error = ApiError(reason, status=None if retry else 0, url=url, hint=hint)
+        error.__cause__ = exc
+        if not retry:
+            raise error from exc
+        return error
 
     def ping(self, retries: int | None = None) -> dict:
         return _json(self._request("GET", "ping/", ok=(200,), retries=retries))
