@@ -125,17 +125,9 @@ def strip_jpeg(data: bytes) -> bytes:
     out = [data[:2]]
     jfif_first = None
     exif_value = xmp_value = None
-    pos, n = 2, len(data)
-    while True:
-        # Decoders skip stray bytes between segments; so do we (they are not kept).
-        start = data.find(b"\xff", pos)
-        if start < 0:
-            break
-        at = start
-        while at + 1 < n and data[at + 1] == 0xFF:  # fill bytes before a marker
-            at += 1
-        if at + 1 >= n:
-            break
+    pos = 2
+    while found := _next_marker(data, pos):
+        start, at = found
         marker = data[at + 1]
         if marker == _EOI:
             out.append(data[start : at + 2])
@@ -149,12 +141,7 @@ def strip_jpeg(data: bytes) -> bytes:
             continue
         if marker == _SOI:
             raise MalformedImage("a second start-of-image marker")
-        if at + 4 > n:
-            raise MalformedImage("cut off in a segment header")
-        length = int.from_bytes(data[at + 2 : at + 4], "big")
-        end = at + 2 + length
-        if length < 2 or end > n:
-            raise MalformedImage("a segment runs past the end of the file")
+        end = _segment_end(data, at)
         if marker == _SOS:
             scan_end = _entropy_end(data, end)
             out.append(data[start:scan_end])
@@ -179,10 +166,40 @@ def strip_jpeg(data: bytes) -> bytes:
         pos = end
     orientation = _upright(exif_value or None, xmp_value)
     if orientation != 1:
-        block = _EXIF + exif_orientation_only(orientation)
-        segment = b"\xff\xe1" + (len(block) + 2).to_bytes(2, "big") + block
-        out.insert(2 if jfif_first else 1, segment)
+        out.insert(2 if jfif_first else 1, _exif_segment(orientation))
     return b"".join(out)
+
+
+def _next_marker(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(start, at) of the next marker from `pos`: `start` is its first 0xFF, `at` the 0xFF just
+    before the marker code; None when the data ends first."""
+    # Decoders skip stray bytes between segments; so do we (they are not kept).
+    start = data.find(b"\xff", pos)
+    if start < 0:
+        return None
+    at, n = start, len(data)
+    while at + 1 < n and data[at + 1] == 0xFF:  # fill bytes before a marker
+        at += 1
+    if at + 1 >= n:
+        return None
+    return start, at
+
+
+def _segment_end(data: bytes, at: int) -> int:
+    """Where the segment whose marker code is at `at + 1` ends, by its length field."""
+    if at + 4 > len(data):
+        raise MalformedImage("cut off in a segment header")
+    length = int.from_bytes(data[at + 2 : at + 4], "big")
+    end = at + 2 + length
+    if length < 2 or end > len(data):
+        raise MalformedImage("a segment runs past the end of the file")
+    return end
+
+
+def _exif_segment(orientation: int) -> bytes:
+    """An APP1 segment with an EXIF block holding only the orientation."""
+    block = _EXIF + exif_orientation_only(orientation)
+    return b"\xff\xe1" + (len(block) + 2).to_bytes(2, "big") + block
 
 
 def _kept_app_segment(marker: int, payload: bytes, raw: bytes) -> bytes | None:
