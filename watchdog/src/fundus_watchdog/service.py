@@ -8,12 +8,10 @@ decides anything; the sweep every `sweep_interval` seconds is the safety net.
 
 import logging
 import os
-import random
 import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from .client import CameraApi
 from .config import Config
 from .errors import ApiError, advice
 from .examination import Examinations, Outcome, Result, recover_moves
+from .folder_state import FolderState, failure_backoff
 from .folders import candidate_files, subject_folder_of, subject_folders, subject_identifier
 from .journal import Journal
 from .paths import make_state_dir
@@ -34,22 +33,6 @@ log = logging.getLogger(__name__)
 LOCKED_RETRY_SECONDS = 5.0
 POLL_SECONDS = 2.0
 ONCE_LOCKED_TRIES = 3
-
-
-@dataclass
-class _Folder:
-    first_seen: float
-    dirty: bool = True
-    next_check: float = 0.0
-    in_flight: bool = False
-    failures: int = 0
-    # Backoff of a failing folder: neither the sweep nor events cut it short...
-    not_before: float = 0.0
-    # ...unless it waits for staff, and something in the folder changed.
-    blocked: bool = False
-    locked_tries: int = 0
-    last_report: tuple | None = None
-    settled: Result | None = field(default=None)  # --once: the folder's final answer
 
 
 class _Events(FileSystemEventHandler):
@@ -86,7 +69,7 @@ class Watchdog:
         )
         self.tracker = StabilityTracker(config.stable_seconds, config.stability_timeout, clock)
         self.finished: dict[str, Result] = {}  # folder name -> how it ended (archived, rejected...)
-        self._folders: dict[Path, _Folder] = {}
+        self._folders: dict[Path, FolderState] = {}
         # Folder name -> the journal's problem entry from before this start, read once in
         # _prepare (poke() may not touch the disk): a failing folder's pause resumes from it.
         self._resume: dict = {}
@@ -219,12 +202,12 @@ class Watchdog:
                 del self._folders[folder]
                 self.tracker.forget_under(folder)
 
-    def _new_folder(self, folder: Path) -> _Folder:
+    def _new_folder(self, folder: Path) -> FolderState:
         """Start tracking a folder (under self._lock). A folder that was failing before this start
         keeps its attempt count and waits until the journal's next-try time, not the 60 s a first
         failure gets; a blocked one is looked at again now, as staff may have fixed it meanwhile."""
         now = self.clock()
-        state = self._folders[folder] = _Folder(now)
+        state = self._folders[folder] = FolderState(now)
         entry = self._resume.pop(folder.name, None)
         if entry is None:
             return state
@@ -333,7 +316,7 @@ class Watchdog:
         outcome, now = result.outcome, self.clock()
         problem, say = None, None
         with self._lock:  # no disk or network I/O while holding it: poke() waits on this lock
-            state = self._folders.get(folder) or _Folder(now)
+            state = self._folders.get(folder) or FolderState(now)
             state.in_flight = False
             recovered = outcome not in (Outcome.FAILED, Outcome.BLOCKED, Outcome.STOPPED)
             had_failures = recovered and state.failures > 0
@@ -344,7 +327,7 @@ class Watchdog:
                     self.finished[folder.name] = result
             elif outcome in (Outcome.FAILED, Outcome.BLOCKED):
                 state.failures += 1
-                delay = self._backoff(state.failures, result.retry_after)
+                delay = failure_backoff(self.config, state.failures, result.retry_after)
                 state.next_check = state.not_before = now + delay
                 state.blocked = outcome is Outcome.BLOCKED
                 problem = (
@@ -356,7 +339,7 @@ class Watchdog:
             elif outcome is Outcome.LOCKED:
                 state.locked_tries += 1
                 state.next_check = now + min(LOCKED_RETRY_SECONDS, self.config.sweep_interval)
-                say = self._news(state, result, logging.INFO)
+                say = state.news(result, logging.INFO)
                 if state.locked_tries >= ONCE_LOCKED_TRIES:
                     self._settle(folder, state, result)
             elif outcome is Outcome.WAITING:
@@ -364,7 +347,7 @@ class Watchdog:
                 recheck = min(self.config.sweep_interval, max(5.0, 2 * self.config.stable_seconds))
                 state.next_check = now + recheck
                 unmapped = "cannot tell the eye" in result.message
-                say = self._news(state, result, logging.WARNING if unmapped else logging.INFO)
+                say = state.news(result, logging.WARNING if unmapped else logging.INFO)
                 self._settle(folder, state, result)
             if recovered:
                 state.failures, state.not_before, state.blocked = 0, 0.0, False
@@ -380,26 +363,10 @@ class Watchdog:
             self.journal.clear_problem(folder.name)
         self._wake.set()
 
-    def _settle(self, folder: Path, state: _Folder, result: Result) -> None:
+    def _settle(self, folder: Path, state: FolderState, result: Result) -> None:
         if self._once:
             state.settled = result
             self.finished[folder.name] = result
-
-    def _news(self, state: _Folder, result: Result, level: int) -> tuple | None:
-        """(level, message) if this is news for the folder: said once, not on every re-check."""
-        key = (result.outcome, result.message)
-        if key == state.last_report:
-            return None
-        state.last_report = key
-        return level, result.message
-
-    def _backoff(self, failures: int, retry_after: float | None) -> float:
-        """First retry at the next sweep (as documented), then doubling up to failure_backoff_max."""
-        c = self.config
-        delay = min(c.failure_backoff_max, c.sweep_interval * 2 ** (failures - 1)) * random.uniform(
-            0.9, 1.1
-        )
-        return max(delay, retry_after or 0.0)
 
 
 def _clock_time(timestamp: float) -> str:
