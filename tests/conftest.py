@@ -99,6 +99,14 @@ def world(db):
     return w
 
 
+@pytest.fixture
+def same_hospital_other_unit_user(world):
+    """sam (also world.sam): a data manager of St Lucia's Screening only. Retina's images and jobs
+    are in his hospital but not his lab units, so they must not exist for him."""
+    world.sam = make_user("sam", roles.DATA_MANAGER, [world.screening])
+    return world.sam
+
+
 def store_image(world, seed=0, *, user=None, lab_unit=None, data=None, **fields):
     """An image in the store as an upload leaves it: original blob, thumbnail, then the row.
 
@@ -107,14 +115,14 @@ def store_image(world, seed=0, *, user=None, lab_unit=None, data=None, **fields)
     import hashlib
 
     from fundushub.store import blobs
-    from fundushub.store.intake import decode_and_thumbnail, insert_or_existing
+    from fundushub.store.intake import Incoming, add_image
     from fundushub.store.sniff import sniff
 
     data = data if data is not None else fundus_jpeg(seed)
     sha256 = hashlib.sha256(data).hexdigest()
     mime = sniff(data[:512])
-    blobs.write_bytes(blobs.original_key(sha256), data)
-    decoded = decode_and_thumbnail(blobs.original_key(sha256), mime, sha256)
+    staged = f"staging/fixture-{sha256}"
+    blobs.write_bytes(staged, data)
     lab_unit = lab_unit or world.retina
     row = {
         "source": "direct",
@@ -125,15 +133,12 @@ def store_image(world, seed=0, *, user=None, lab_unit=None, data=None, **fields)
         "disease": world.dr,
         "area": world.left,
         "original_filename": f"fundus-{seed}.{'png' if mime.endswith('png') else 'jpg'}",
-        "content_type": mime,
-        "size": len(data),
-        "width": decoded.width,
-        "height": decoded.height,
-        "md5": hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        "sha256": sha256,
     }
     row.update(fields)
-    image, _ = insert_or_existing(**row)
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    image, created = add_image(Incoming(sha256, md5, mime, len(data), key=staged), row)
+    if not created:
+        blobs.delete(staged)
     return image
 
 

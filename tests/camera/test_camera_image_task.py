@@ -182,7 +182,7 @@ def breaking(monkeypatch, times):
     """Preparing a camera file's picture raises on its first `times` attempts."""
     from fundushub.camera import tasks
 
-    real, calls = tasks._picture, []
+    real, calls = tasks._incoming, []
 
     def flaky(record):
         calls.append(record.pk)
@@ -190,7 +190,7 @@ def breaking(monkeypatch, times):
             raise TypeError("unsupported operand type(s) for *: 'NoneType' and 'int'")
         return real(record)
 
-    monkeypatch.setattr(tasks, "_picture", flaky)
+    monkeypatch.setattr(tasks, "_incoming", flaky)
     return calls
 
 

@@ -163,6 +163,7 @@ def _upload(client, world, data, user=None):
 
 
 def test_it_keeps_the_bytes_of_an_upload_whose_worker_died_after_moving_them(client, world):
+    from fundushub.store import intake
     from fundushub.store.sweep import sweep as sweep_now
     from fundushub.uploads.models import ItemState, UploadItem
 
@@ -177,6 +178,7 @@ def test_it_keeps_the_bytes_of_an_upload_whose_worker_died_after_moving_them(cli
 def test_an_upload_rewrites_an_old_orphan_thumbnail_so_a_sweep_meanwhile_spares_it(
     client, world, monkeypatch
 ):
+    from fundushub.store import intake
     from fundushub.store.sweep import sweep as sweep_now
     from fundushub.uploads import ingest
     from fundushub.uploads.models import ItemState
@@ -188,13 +190,13 @@ def test_an_upload_rewrites_an_old_orphan_thumbnail_so_a_sweep_meanwhile_spares_
     blobs.delete(blobs.original_key(sha))
     _make_old(blobs.local_path(blobs.thumbnail_key(sha)))
     item = _upload(client, world, data)
-    real = ingest.decode_and_thumbnail
+    real = intake.decode_and_thumbnail
 
     def decode_then_sweep(*args, **kwargs):
         decoded = real(*args, **kwargs)
         sweep_now()
         return decoded
 
-    monkeypatch.setattr(ingest, "decode_and_thumbnail", decode_then_sweep)
+    monkeypatch.setattr(intake, "decode_and_thumbnail", decode_then_sweep)
     assert ingest.process_item(item) == ItemState.COMPLETED
     assert blobs.exists(blobs.thumbnail_key(sha))

@@ -85,7 +85,7 @@ def test_a_reservation_lost_to_an_exception_is_given_back(
     def broken(*args, **kwargs):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr("fundushub.uploads.ingest.decode_and_thumbnail", broken)
+    monkeypatch.setattr("fundushub.store.intake.decode_and_thumbnail", broken)
     upload(alice, world, [("a.jpg", fundus_jpeg(1))])
     run_worker()
     assert UploadItem.objects.get().state == ItemState.ERROR

@@ -55,17 +55,17 @@ def sabotage(monkeypatch):
         if name.startswith("kills"):
             raise WorkerKilled
 
-    real_picture, real_item = camera_tasks._picture, upload_tasks.process_item
+    real_incoming, real_item = camera_tasks._incoming, upload_tasks.process_item
 
     def picture(record):
         fail_by_name(record.original_filename)
-        return real_picture(record)
+        return real_incoming(record)
 
     def process_item(item):
         fail_by_name(item.filename)
         return real_item(item)
 
-    monkeypatch.setattr(camera_tasks, "_picture", picture)
+    monkeypatch.setattr(camera_tasks, "_incoming", picture)
     monkeypatch.setattr(upload_tasks, "process_item", process_item)
 
 

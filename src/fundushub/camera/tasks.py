@@ -9,7 +9,6 @@ FUNDUSHUB_MAX_ATTEMPTS attempts (an unexpected failure and a worker that died bo
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,8 +22,7 @@ from fundushub.camera.models import DICOM_TYPES, CameraFile
 from fundushub.catalog.models import Area
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
 from fundushub.store import blobs
-from fundushub.store.decoding import UndecodableImage
-from fundushub.store.intake import decode_and_thumbnail, insert_or_existing
+from fundushub.store.intake import Incoming, UndecodableImage, add_image
 from fundushub.store.models import Image
 from fundushub.store.sniff import PNG
 
@@ -32,29 +30,18 @@ log = logging.getLogger(__name__)
 TASK_PATH = "fundushub.camera.tasks.ingest_camera_image"
 
 
-@dataclass
-class Picture:
-    """The bytes that become the store's image: the file itself, or a DICOM's preview."""
-
-    sha256: str
-    md5: str
-    mime: str
-    size: int
-    filename: str
-
-
-def _picture(record: CameraFile) -> Picture:
+def _incoming(record: CameraFile) -> Incoming:
+    """The bytes that become the store's image: the camera file itself, already in place, or a
+    DICOM's preview."""
     if record.file_type not in DICOM_TYPES:
-        return Picture(
-            record.sha256, record.md5, record.mime, record.size, record.original_filename
+        return Incoming(
+            record.sha256, record.md5, record.mime, record.size, key=record.stored_filename
         )
     with blobs.open_blob(blobs.original_key(record.sha256)) as f:
         png = preview_png(f)
     sha = hashlib.sha256(png).hexdigest()
-    # Always (re)written: an existing one may be an orphan the sweep is about to remove.
-    blobs.write_bytes(blobs.original_key(sha), png)
     md5 = hashlib.md5(png, usedforsecurity=False).hexdigest()
-    return Picture(sha, md5, PNG, len(png), f"{record.original_filename}.png")
+    return Incoming(sha, md5, PNG, len(png), data=png)
 
 
 @task()
@@ -63,13 +50,7 @@ def ingest_camera_image(file_id: int) -> str:
     if record is None:
         return "already done"
     try:
-        picture = _picture(record)
-        existing = Image.objects.filter(hospital_id=record.session.hospital_id, md5=picture.md5)
-        image = existing.first()
-        if image is None:
-            key = blobs.original_key(picture.sha256)
-            decoded = decode_and_thumbnail(key, picture.mime, picture.sha256)
-            image = _insert(record, picture, decoded)
+        image, _ = add_image(_incoming(record), _fields(record))
     except UndecodableImage as e:
         log.warning("Camera file %s has no viewable image: %s", record.pk, e)
         return _finish(record, "undecodable", f"Corrupt or unreadable image: {e}")
@@ -115,25 +96,19 @@ def _failed(record: CameraFile, e: Exception) -> str:
     return "failed"
 
 
-def _insert(record: CameraFile, picture: Picture, decoded) -> Image:
+def _fields(record: CameraFile) -> dict:
     session, device = record.session, record.device or record.session.device
     eye = record.file_type.removesuffix("_dicom")
-    image, _ = insert_or_existing(
-        source=Image.Source.CAMERA,
-        hospital_id=session.hospital_id,
-        lab_unit_id=device.lab_unit_id,
-        camera_id=device.camera_id,
-        area=Area.objects.filter(code=eye).first(),
-        subject_identifier=session.subject.subject_identifier,
-        original_filename=picture.filename[:255],
-        content_type=picture.mime,
-        size=picture.size,
-        width=decoded.width,
-        height=decoded.height,
-        md5=picture.md5,
-        sha256=picture.sha256,
-    )
-    return image
+    name = record.original_filename
+    return {
+        "source": Image.Source.CAMERA,
+        "hospital_id": session.hospital_id,
+        "lab_unit_id": device.lab_unit_id,
+        "camera_id": device.camera_id,
+        "area": Area.objects.filter(code=eye).first(),
+        "subject_identifier": session.subject.subject_identifier,
+        "original_filename": (f"{name}.png" if record.file_type in DICOM_TYPES else name)[:255],
+    }
 
 
 def requeue_stale(idle_seconds: int) -> int:

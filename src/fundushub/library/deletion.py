@@ -9,10 +9,9 @@ orphan files, never a row without its file; `sweep_storage` removes the orphans.
 from collections import Counter
 
 from django.db import transaction
-from django.db.models import F, ProtectedError, Value
-from django.db.models.functions import Greatest
+from django.db.models import ProtectedError
 
-from fundushub.accounts.models import User
+from fundushub.accounts import quota
 from fundushub.audit.models import record
 from fundushub.store import blobs
 from fundushub.store.models import GradingStatus, Image
@@ -99,10 +98,7 @@ def _give_back_quota(images) -> None:
         i.uploaded_by_id for i in images if i.source == Image.Source.DIRECT and i.uploaded_by_id
     )
     for user_id, n in per_user.items():
-        # In SQL, so concurrent uploads and deletes never lose a count; never below zero.
-        User.objects.filter(pk=user_id).update(
-            file_upload_count=Greatest(F("file_upload_count") - n, Value(0))
-        )
+        quota.give_back(user_id, n)
 
 
 def _candidate_keys(images) -> dict:

@@ -1,26 +1,23 @@
-"""Turn one received file into a stored image: decode, store bytes, then let the database decide.
+"""Turn one received upload item into a stored image, through the store's one door
+(store/intake.py, which owns the order of bytes and rows).
 
-The order keeps data safe: bytes are moved into content-addressed storage and the thumbnail is
-written before any row refers to them; the unique constraint on (hospital, md5) decides
-duplicates. The quota comes first: one unit is reserved by a conditional UPDATE (the database
-decides, one file at a time, under any concurrency) before a byte moves, so a refused file leaves
-nothing but its staging file, which is removed; a reservation whose file fails or turns out a
-duplicate is given back. The item records that it holds one (quota_held), so a retry after a
-dead worker neither takes a second nor loses the first.
+What stays here is the upload's own business: the uploader's quota, the item's lease and outcome,
+and the audit. One unit of quota is reserved (accounts/quota.py) when the store admits a new
+image, before a byte moves, so a refused file leaves nothing but its staging file, which is
+removed; a reservation whose file fails or turns out a duplicate is given back. The item records
+that it holds one (quota_held), so a retry after a dead worker neither takes a second nor loses
+the first. The outcome commits in the same transaction as the image row.
 """
 
 import logging
 
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from fundushub.accounts.models import User
+from fundushub.accounts import quota
 from fundushub.audit.models import record
 from fundushub.store import blobs
-from fundushub.store.decoding import UndecodableImage
-from fundushub.store.intake import decode_and_thumbnail, insert_or_existing
+from fundushub.store.intake import Incoming, LostBytes, Refused, UndecodableImage, add_image
 from fundushub.store.models import GradingStatus, Image
 from fundushub.uploads.models import ItemState, UploadItem
 
@@ -34,29 +31,12 @@ class LostLease(Exception):
     """Another worker re-claimed this item after our lease ran out; its result stands."""
 
 
-def _source_key(item: UploadItem) -> str | None:
-    """Where the item's bytes are now: still staged, or already moved into place by a dead worker."""
-    if item.staged_key and blobs.exists(item.staged_key):
-        return item.staged_key
-    key = blobs.original_key(item.sha256)
-    return key if blobs.exists(key) else None
-
-
-def _existing(job, md5: str):
-    return Image.objects.filter(hospital_id=job.hospital_id, md5=md5).first()
-
-
 def _hold_quota(item: UploadItem) -> bool:
     """Reserve one unit of the uploader's quota for this item; False when none is left."""
     if item.quota_held:
         return True  # reserved by an attempt whose worker died: still this item's
-    user_id = item.job.user_id
-    quota = User.objects.get(pk=user_id).effective_quota()
     with transaction.atomic():
-        users = User.objects.filter(pk=user_id)
-        if quota:
-            users = users.filter(file_upload_count__lt=quota)
-        if not users.update(file_upload_count=F("file_upload_count") + 1):
+        if not quota.reserve(item.job.user_id):
             return False
         if not _mine(item).update(quota_held=True):
             raise LostLease  # rolls the reservation back
@@ -67,7 +47,7 @@ def _hold_quota(item: UploadItem) -> bool:
 def _give_back_quota(item: UploadItem) -> None:
     """Return the item's reservation (inside the caller's transaction), once and only if held."""
     if _mine(item).filter(quota_held=True).update(quota_held=False):
-        give_back_quota_of(item.job.user_id, 1)
+        quota.give_back(item.job.user_id)
     item.quota_held = False
 
 
@@ -76,13 +56,7 @@ def give_back_held_quota(item_pks) -> None:
     held = UploadItem.objects.filter(pk__in=item_pks, quota_held=True)
     for pk, user_id in held.values_list("pk", "job__user_id"):
         if UploadItem.objects.filter(pk=pk, quota_held=True).update(quota_held=False):
-            give_back_quota_of(user_id, 1)
-
-
-def give_back_quota_of(user_id: int, n: int) -> None:
-    User.objects.filter(pk=user_id).update(
-        file_upload_count=Greatest(F("file_upload_count") - n, Value(0))
-    )
+            quota.give_back(user_id)
 
 
 def _mine(item: UploadItem):
@@ -114,66 +88,55 @@ def _audit(action, item, image):
 
 
 def process_item(item: UploadItem) -> str:
-    """Bring one claimed item to a terminal state; returns that state."""
-    existing = _existing(item.job, item.md5)
-    if existing is None and not _hold_quota(item):
-        return _fail(item, QUOTA_EXCEEDED)  # before a byte moved
+    """Bring one claimed item to a terminal state through the store's door; returns that state."""
     try:
-        return _store(item, existing)
+        image, created = add_image(
+            Incoming(item.sha256, item.md5, item.mime, item.size, key=item.staged_key),
+            _fields(item),
+            admit=lambda: _hold_quota(item),
+            within=lambda image, created: _record(item, image, created),
+        )
+    except Refused:
+        return _fail(item, QUOTA_EXCEEDED)  # before a byte moved
+    except LostBytes:
+        return _fail(item, "The uploaded bytes were lost before processing; upload it again")
+    except UndecodableImage as e:
+        return _fail(item, f"Corrupt or unreadable image: {e}")
     except BaseException:
         if item.quota_held:  # a retry reserves again; a worker that took the item over keeps it
             with transaction.atomic():
                 _give_back_quota(item)
         raise
-
-
-def _store(item: UploadItem, existing) -> str:
-    if existing is None:
-        source = _source_key(item)
-        if source is None:
-            return _fail(item, "The uploaded bytes were lost before processing; upload it again")
-        try:
-            decoded = decode_and_thumbnail(source, item.mime, item.sha256)
-        except UndecodableImage as e:
-            return _fail(item, f"Corrupt or unreadable image: {e}")
-        if source != blobs.original_key(item.sha256):
-            blobs.move_into_place(source, blobs.original_key(item.sha256))
-    with transaction.atomic():
-        image, created = _insert_image(item, decoded if existing is None else None, existing)
-        if created:
-            _finish(item, ItemState.COMPLETED, image=image)  # the reservation is now spent
-            _audit("image.stored", item, image)
-        else:  # stored first by another upload (maybe at this very moment): not counted
-            _give_back_quota(item)
-            _finish(item, ItemState.DUPLICATE, DUPLICATE, image=image)
-            _audit("image.duplicate", item, image)
     _discard_staged(item)
     return ItemState.COMPLETED if created else ItemState.DUPLICATE
 
 
-def _insert_image(item, decoded, existing):
-    if existing is not None:
-        return existing, False
+def _record(item: UploadItem, image, created: bool) -> None:
+    """The item's outcome, committed with the image row (or with nothing, if the lease is lost)."""
+    if created:
+        _finish(item, ItemState.COMPLETED, image=image)  # the reservation is now spent
+        _audit("image.stored", item, image)
+    else:  # stored first by another upload (maybe at this very moment): not counted
+        _give_back_quota(item)
+        _finish(item, ItemState.DUPLICATE, DUPLICATE, image=image)
+        _audit("image.duplicate", item, image)
+
+
+def _fields(item: UploadItem) -> dict:
     job = item.job
-    return insert_or_existing(
-        source=Image.Source.DIRECT,
-        uploaded_by=job.user,
-        hospital_id=job.hospital_id,
-        lab_unit_id=job.lab_unit_id,
-        camera_id=job.camera_id,
-        disease_id=job.disease_id,
-        area_id=job.area_id,
-        mydriatic=job.mydriatic,
+    return {
+        "source": Image.Source.DIRECT,
+        "uploaded_by": job.user,
+        "hospital_id": job.hospital_id,
+        "lab_unit_id": job.lab_unit_id,
+        "camera_id": job.camera_id,
+        "disease_id": job.disease_id,
+        "area_id": job.area_id,
+        "mydriatic": job.mydriatic,
         # A duplicate keeps the stored image's status: only a new row takes the job's.
-        grading_status=GradingStatus.PRE_GRADED if job.pre_graded else GradingStatus.UNGRADED,
-        original_filename=item.filename,
-        content_type=item.mime,
-        size=item.size,
-        width=decoded.width,
-        height=decoded.height,
-        md5=item.md5,
-        sha256=item.sha256,
-    )
+        "grading_status": GradingStatus.PRE_GRADED if job.pre_graded else GradingStatus.UNGRADED,
+        "original_filename": item.filename,
+    }
 
 
 def _fail(item: UploadItem, detail: str) -> str:
