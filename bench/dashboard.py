@@ -52,9 +52,9 @@ def _prepare(n: int) -> None:
 
 def _deep_cursor(user, depth: float) -> str:
     from fundushub.library import keyset
-    from fundushub.store.scope import visible_images
+    from fundushub.store.models import Image
 
-    images = visible_images(user).order_by("-created_at", "-id")
+    images = Image.objects.visible_to(user).order_by("-created_at", "-id")
     n = images.count()
     created_at, pk = images.values_list("created_at", "id")[int(n * depth)]
     return keyset.encode(created_at, pk)
@@ -66,9 +66,9 @@ def _filtered_query(user) -> str:
     from django.utils import timezone
 
     from fundushub.catalog.models import Disease
-    from fundushub.store.scope import visible_images
+    from fundushub.store.models import Image
 
-    unit = visible_images(user).values_list("lab_unit__hospital_id", flat=True).first()
+    unit = Image.objects.visible_to(user).values_list("lab_unit__hospital_id", flat=True).first()
     disease = Disease.objects.get(code="DR").pk
     today = timezone.localdate()
     start = today - timedelta(days=120)
@@ -109,9 +109,9 @@ def _time_sql(statements: list[str], repeat: int) -> list[float]:
 
 
 def _offset_peer(user, depth: float, per_page: int, repeat: int) -> list[float]:
-    from fundushub.store.scope import visible_images
+    from fundushub.store.models import Image
 
-    images = visible_images(user).select_related(
+    images = Image.objects.visible_to(user).select_related(
         "hospital", "lab_unit", "camera", "disease", "area"
     )
     offset = int(images.count() * depth)

@@ -109,7 +109,8 @@ def test_non_graders_in_scope_are_refused_with_a_403(client, world, who):
     assert not Grade.objects.exists()
 
 
-@pytest.mark.parametrize("who", ["bob", "root"])
+@pytest.mark.parametrize("who", ["bob", "root", "sam"])
+@pytest.mark.usefixtures("same_hospital_other_unit_user")
 def test_outside_your_scope_it_is_a_404(client, world, who):
     image = store_image(world, 9)
     client.force_login(getattr(world, who))

@@ -110,6 +110,18 @@ def test_an_image_outside_the_users_scope_makes_the_whole_request_a_404(client, 
     assert not Image.objects.filter(mydriatic=True).exists()
 
 
+def test_an_image_of_another_lab_unit_of_the_same_hospital_makes_the_whole_request_a_404(
+    client, world, same_hospital_other_unit_user
+):
+    own = store_image(world, 1, user=same_hospital_other_unit_user, lab_unit=world.screening)
+    retinas = store_image(world, 2)
+    client.force_login(same_hospital_other_unit_user)
+    assert bulk(client, [own, retinas]).status_code == 404
+    assert confirm_edit(client, [own, retinas], mydriatic="1").status_code == 404
+    assert bulk(client, [own, retinas], "delete", confirm="1").status_code == 404
+    assert Image.objects.count() == 2 and not Image.objects.filter(mydriatic=True).exists()
+
+
 def test_an_id_that_does_not_exist_is_a_404(client, world):
     own = store_image(world, 1)
     client.force_login(world.mary)

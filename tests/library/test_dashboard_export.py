@@ -118,6 +118,16 @@ def test_it_exports_only_what_the_user_may_see(client, world):
     assert lines == []
 
 
+def test_a_data_manager_exports_nothing_of_another_lab_unit_of_the_same_hospital(
+    client, world, same_hospital_other_unit_user
+):
+    rows(world, 3)  # Retina, St Lucia
+    screening = rows(world, 1, user="mary", lab_unit=world.screening)
+    client.force_login(same_hospital_other_unit_user)
+    _, lines = download(client, f"?hospital={world.st_lucia.pk}")
+    assert [line["id"] for line in lines] == [str(screening[0].pk)]
+
+
 def test_an_uploader_cannot_export_by_uploader(client, world):
     rows(world, 2)
     rows(world, 2, user="mary")

@@ -132,6 +132,18 @@ def test_an_admin_sees_their_assigned_lab_units_only(client, world):
     assert card_ids(get(client)) == [str(outpatients.pk)]
 
 
+def test_a_data_manager_sees_nothing_of_another_lab_unit_of_the_same_hospital(
+    client, world, same_hospital_other_unit_user
+):
+    rows(world, 2)  # Retina, St Lucia
+    screening = rows(world, 1, user="mary", lab_unit=world.screening)[0]
+    client.force_login(same_hospital_other_unit_user)
+    response = get(client, f"?hospital={world.st_lucia.pk}")
+    assert card_ids(response) == [str(screening.pk)] and kpi(response).total == 1
+    response = get(client, f"?lab_unit={world.retina.pk}")
+    assert card_ids(response) == [] and kpi(response).total == 0
+
+
 def test_a_grader_sees_their_lab_units_images_without_edit_links(client, world):
     image = rows(world, 1)[0]
     rows(world, 1, user="bob", lab_unit=world.outpatients)
@@ -634,17 +646,19 @@ def test_a_data_manager_page_adds_only_the_uploader_options(
         get(client, f"?uploader={world.alice.pk}")
 
 
-def test_the_dashboards_scope_is_exactly_visible_images_for_every_role(world):
+def test_the_dashboards_scope_is_exactly_the_visible_images_for_every_role(
+    world, same_hospital_other_unit_user
+):
     from fundushub.library.dashboard import scoped_images
-    from fundushub.store.scope import visible_images
+    from fundushub.store.models import Image
 
     rows(world, 2)
     rows(world, 2, user="mary", lab_unit=world.screening)
     rows(world, 2, user="bob", lab_unit=world.outpatients)
     rows(world, 1, lab_unit=world.outpatients)  # alice's own, outside her lab units
     rows(world, 1, user=None, lab_unit=world.screening)  # a camera image, no uploader
-    for user in (world.alice, world.bob, world.mary, world.root, world.gina):
-        assert set(scoped_images(user)) == set(visible_images(user)), user.username
+    for user in (world.alice, world.bob, world.mary, world.root, world.gina, world.sam):
+        assert set(scoped_images(user)) == set(Image.objects.visible_to(user)), user.username
         assert scoped_images(user).count() > 0
 
 

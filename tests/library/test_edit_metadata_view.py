@@ -278,8 +278,10 @@ def test_a_camera_image_can_be_edited(client, world):
         ("root", "bob", "outpatients", 200),  # admin
         ("gina", "alice", "retina", 403),  # grader: sees it, may not change it
         ("bob", "alice", "retina", 404),  # outsider: it does not exist for him
+        ("sam", "alice", "retina", 404),  # another lab unit of her hospital: nor for him
     ],
 )
+@pytest.mark.usefixtures("same_hospital_other_unit_user")
 def test_who_may_edit_an_image(client, world, who, uploader, lab_unit, status):
     image = store_image(world, 1, user=getattr(world, uploader), lab_unit=getattr(world, lab_unit))
     client.force_login(getattr(world, who))

@@ -111,8 +111,10 @@ def test_saving_an_edit_of_a_pre_graded_or_graded_image_is_refused(
         ("gina", "alice", 403),  # a grader sees it but does not edit
         ("bob", "alice", 404),  # another hospital: it does not exist for him
         ("root", "alice", 404),  # an admin outside his lab units too
+        ("sam", "alice", 404),  # another lab unit of her hospital
     ],
 )
+@pytest.mark.usefixtures("same_hospital_other_unit_user")
 def test_the_page_and_saving_are_scoped_by_role(client, world, who, uploader, expected, save):
     image = store_image(world, 1, user=getattr(world, uploader))
     client.force_login(getattr(world, who))

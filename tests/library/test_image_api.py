@@ -85,7 +85,8 @@ def test_the_original_link_is_offered_only_to_those_who_may_download_it(
     assert ("original" in api(client, image).json()["urls"]) is has_original
 
 
-@pytest.mark.parametrize("who", ["bob", "root"])
+@pytest.mark.parametrize("who", ["bob", "root", "sam"])
+@pytest.mark.usefixtures("same_hospital_other_unit_user")
 def test_outside_your_scope_it_is_a_json_404(client, world, who):
     image = store_image(world, 6)
     client.force_login(getattr(world, who))

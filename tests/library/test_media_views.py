@@ -242,8 +242,10 @@ def test_uploaders_and_graders_may_not_download_the_original(client, world, dirt
         ("gina", {"view": 200, "download": 200, "thumbnail": 200, "original": 403}),
         ("bob", {"view": 404, "download": 404, "thumbnail": 404, "original": 404}),
         ("root", {"view": 404, "download": 404, "thumbnail": 404, "original": 404}),
+        ("sam", {"view": 404, "download": 404, "thumbnail": 404, "original": 404}),
     ],
 )
+@pytest.mark.usefixtures("same_hospital_other_unit_user")
 def test_each_role_sees_what_its_scope_allows(client, world, dirty, who, expected):
     client.force_login(getattr(world, who))
     got = {path: client.get(f"/images/{dirty.id}/{path}").status_code for path in expected}

@@ -147,8 +147,10 @@ def test_restoring_is_refused_once_the_image_is_pre_graded_or_graded(
         ("gina", "alice", 403),
         ("bob", "alice", 404),
         ("root", "alice", 404),
+        ("sam", "alice", 404),  # another lab unit of her hospital
     ],
 )
+@pytest.mark.usefixtures("same_hospital_other_unit_user")
 def test_restoring_is_scoped_by_role(client, world, commits, who, uploader, expected):
     image = edited(
         client, commits, store_image(world, 1, user=getattr(world, uploader)), world.mary

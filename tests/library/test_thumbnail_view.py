@@ -35,6 +35,14 @@ def test_someone_outside_the_lab_unit_gets_a_404(client, world):
     assert client.get(f"/images/{image.id}/thumbnail").status_code == 404
 
 
+def test_a_data_manager_of_another_lab_unit_of_the_same_hospital_gets_a_404(
+    client, world, same_hospital_other_unit_user
+):
+    image = stored_image(client, world)
+    client.force_login(same_hospital_other_unit_user)
+    assert client.get(f"/images/{image.id}/thumbnail").status_code == 404
+
+
 def test_a_colleague_in_the_same_lab_unit_may_see_it(client, world):
     image = stored_image(client, world)
     client.force_login(world.mary)

@@ -183,7 +183,8 @@ def test_a_pre_graded_image_without_grades_says_so(client, world):
     assert "badge-pre_graded" in text and "Pre-graded at upload" in text
 
 
-@pytest.mark.parametrize("who", ["bob", "root"])
+@pytest.mark.parametrize("who", ["bob", "root", "sam"])
+@pytest.mark.usefixtures("same_hospital_other_unit_user")
 def test_outside_your_scope_the_page_is_a_404(client, world, who):
     image = store_image(world, 16)
     client.force_login(getattr(world, who))

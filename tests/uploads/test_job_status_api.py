@@ -174,6 +174,14 @@ def test_an_admin_of_another_lab_unit_gets_a_404(client, world):
     assert client.get(url(job.id)).status_code == 404
 
 
+def test_a_data_manager_of_another_lab_unit_of_the_same_hospital_gets_a_404(
+    client, world, same_hospital_other_unit_user
+):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    client.force_login(same_hospital_other_unit_user)
+    assert client.get(url(job.id)).status_code == 404
+
+
 def test_anonymous_callers_get_a_401_in_json_not_a_login_page(client, world):
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
     client.logout()

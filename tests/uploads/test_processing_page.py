@@ -208,6 +208,14 @@ def test_an_admin_of_another_lab_unit_gets_a_404(client, world):
     assert client.get(url(job.id)).status_code == 404
 
 
+def test_a_data_manager_of_another_lab_unit_of_the_same_hospital_gets_a_404(
+    client, world, same_hospital_other_unit_user
+):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    client.force_login(same_hospital_other_unit_user)
+    assert client.get(url(job.id)).status_code == 404
+
+
 def test_anonymous_visitors_are_sent_to_log_in(client, world):
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
     client.logout()

@@ -145,6 +145,15 @@ def test_an_admin_sees_every_job_of_their_lab_units_only(client, world):
     assert str(outpatients.id) in shown and str(retina.id) not in shown
 
 
+def test_a_data_manager_sees_no_job_of_another_lab_unit_of_the_same_hospital(
+    client, world, same_hospital_other_unit_user
+):
+    retina = make_job(world)
+    screening = make_job(world, user=same_hospital_other_unit_user, unit=world.screening)
+    shown = rows(client, same_hospital_other_unit_user)
+    assert str(screening.id) in shown and str(retina.id) not in shown
+
+
 def test_someone_without_jobs_sees_an_empty_state(client, world):
     make_job(world, user=world.bob, unit=world.outpatients)
     client.force_login(world.alice)

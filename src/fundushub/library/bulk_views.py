@@ -18,7 +18,6 @@ from fundushub.library.deletion import DeletionRefused, delete_images, refusal_f
 from fundushub.library.metadata import MetadataError
 from fundushub.store.access import managed_image_or_denied
 from fundushub.store.models import Image
-from fundushub.store.scope import visible_images
 
 MAX_SELECTED = 50
 LISTED = ("hospital", "lab_unit", "camera", "disease", "area", "uploaded_by")
@@ -141,7 +140,10 @@ def bulk(request):
         )
         return _see_other(next_url)
     images = list(
-        visible_images(request.user).select_related(*LISTED).filter(pk__in=ids).order_by(*ORDER)
+        Image.objects.visible_to(request.user)
+        .select_related(*LISTED)
+        .filter(pk__in=ids)
+        .order_by(*ORDER)
     )
     if len(images) != len(ids):
         raise Http404("No such image")  # one unknown id: the request reveals nothing

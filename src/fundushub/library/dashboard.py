@@ -230,7 +230,7 @@ def _plain(column: str):
 
 
 def scoped_images(user):
-    """The same rows as scope.visible_images (tests hold them equal), written for the planner.
+    """The same rows as Image.objects.visible_to (tests hold them equal), written for the planner.
 
     Every foreign key has its own index, and SQLite without statistics believes each narrows a
     query to a few rows: it would union two index look-ups (lab unit, uploader) or take the

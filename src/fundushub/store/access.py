@@ -5,11 +5,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from fundushub.accounts.roles import can_manage_image
-from fundushub.store.scope import visible_images
+from fundushub.store.models import Image
 
 
 def visible_image_or_404(user, image_id, *related):
-    images = visible_images(user)
+    images = Image.objects.visible_to(user)
     if related:
         images = images.select_related(*related)
     return get_object_or_404(images, pk=image_id)

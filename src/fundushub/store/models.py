@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from fundushub.store import blobs
 
@@ -12,6 +13,14 @@ class GradingStatus(models.TextChoices):
     UNGRADED = "ungraded", "Ungraded"
     PRE_GRADED = "pre_graded", "Pre-graded"
     GRADED = "graded", "Graded"
+
+
+class ImageQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The images of the lab units the user is assigned to, and their own uploads."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(Q(lab_unit__in=user.lab_units.values("pk")) | Q(uploaded_by=user))
 
 
 class Image(models.Model):
@@ -57,6 +66,8 @@ class Image(models.Model):
     edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
