@@ -95,7 +95,7 @@ def _size(n: int) -> str:
 
 @lru_cache(maxsize=4096)
 def _view_name(path: str) -> str:
-    # Resolving costs ~0.1 ms here; a camera sends several files to the same URL in a row.
+    # Resolving is not free, and a camera sends several files to the same URL in a row.
     try:
         return resolve(path).view_name
     except Resolver404:

@@ -140,8 +140,8 @@ _SQLITE_OPTIONS = {
     "timeout": 30,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
-# Keep each thread's connection: opening one (and its PRAGMAs) cost ~2 ms of every request, more
-# than a camera upload's own work. Between requests a connection holds no transaction.
+# Keep each thread's connection: opening one (and running its PRAGMAs) on every request cost
+# more than a camera upload's own work. Between requests a connection holds no transaction.
 _SQLITE_CONN_MAX_AGE = 600
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}

@@ -1,11 +1,11 @@
 """Querysets the ORM compiles to SQL once, which hot paths then run with new values.
 
-On the camera API Django spent ~0.7 ms compiling each small lookup that the database answered in
-~0.07 ms, five times per request. A PreparedQuery builds its queryset once per database with
-marker values and keeps the SQL the ORM wrote and the fields it selects; later runs execute that
-SQL with the real values (prepared by the same fields) in the markers' places, apply the same
-field converters and make the same model instances (`Model.from_db`). The SQL is always the
-ORM's own, so it stays right for SQLite and PostgreSQL.
+On the camera API Django spent far longer compiling each small lookup than the database took to
+answer it, five times per request (bench/RESULTS.md). A PreparedQuery builds its queryset once per
+database with marker values and keeps the SQL the ORM wrote and the fields it selects; later runs
+execute that SQL with the real values (prepared by the same fields) in the markers' places, apply
+the same field converters and make the same model instances (`Model.from_db`). The SQL is always
+the ORM's own, so it stays right for SQLite and PostgreSQL.
 
     DEVICE = PreparedQuery(
         lambda token: CameraDevice.objects.filter(token_hash=token)[:1],

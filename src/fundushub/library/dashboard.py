@@ -234,9 +234,9 @@ def scoped_images(user):
 
     Every foreign key has its own index, and SQLite without statistics believes each narrows a
     query to a few rows: it would union two index look-ups (lab unit, uploader) or take the
-    disease index, then sort every matching row — 200-400 ms at 100k images. With scope and
+    disease index, then sort every matching row, which grows with the table. With scope and
     filters on plain values it walks the (created_at, id) covering index newest first and
-    stops after one page (0.1-15 ms), and groups the KPIs over the covering KPI index.
+    stops after one page, and groups the KPIs over the covering KPI index (bench/RESULTS.md).
     PostgreSQL has statistics (autovacuum analyses) and gets the bare columns.
     """
     if not user.is_authenticated:

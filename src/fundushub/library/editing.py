@@ -26,8 +26,8 @@ from fundushub.lib import jsonbody
 MAX_DOCUMENT_BYTES = 1_000_000
 MAX_STROKES = 500
 MAX_POINTS = 20_000
-# Points x brush size over all strokes: what painting the mask costs (the worst case within the
-# other limits took 3.4 s on a 12 MP image; this bound keeps a save well under a second).
+# Points x brush size over all strokes: what painting the mask costs. The worst case the other
+# limits allow would stall a save for seconds on a large image; this bound keeps a save quick.
 MAX_INK = 2_000_000
 MIN_FACTOR, MAX_FACTOR = 0.2, 3.0
 MIN_SIZE, MAX_SIZE = 1, 500
@@ -230,7 +230,7 @@ def apply(original: PILImage.Image, ops: dict) -> PILImage.Image:
 
 
 def encode_png(im: PILImage.Image) -> bytes:
-    """Lossless; level 3 is ~3× faster than the default at a few per cent more bytes."""
+    """Lossless; level 3 is much faster than the default for files only slightly larger."""
     out = io.BytesIO()
     im.save(out, "PNG", compress_level=3)
     return out.getvalue()

@@ -1,12 +1,12 @@
 """Media views: every image leaves through here, by opaque id, to users who may see it.
 
 Served copies (viewer image, downloads, edited variants) are stripped of embedded metadata
-byte-for-byte (images/clean.py), never re-encoded; thumbnails are pixel-only already. The
+byte-for-byte (store/stripped.py), never re-encoded; thumbnails are pixel-only already. The
 untouched original goes only to users allowed to download originals, and is audited.
 
 The stripped copy is built in memory: images are capped at upload (5 MB direct, 64 MB camera),
-stripping reads the file once and copies it once (~25 ms for 7 MB), and nothing derived needs
-keeping in storage. Originals are streamed from storage as they are.
+stripping reads the file once and copies it once, and nothing derived needs keeping in
+storage. Originals are streamed from storage as they are.
 """
 
 from django.conf import settings

@@ -1,6 +1,6 @@
 """MD5 and SHA-256 of an upload, computed beside its reception.
 
-Hashing a 4 MB image costs more than receiving and writing it (MD5 ≈ 470 MB/s here), and hashlib
+Hashing an image costs more than receiving and writing it (bench/RESULTS.md), and hashlib
 releases the GIL, so each digest is fed on a pool thread while the request thread goes on reading
 the socket and writing the staging file; it waits only for the end. A file whose first piece is
 small may be a report that arrives whole: that piece waits, and a file of one small piece is

@@ -63,7 +63,7 @@ def clean_filename(name: str) -> str:
 
 class StagingUploadHandler(FileUploadHandler):
     # Django reads the body in pieces of this size: at 256 KB gunicorn's reader re-copied its
-    # buffer for each piece (10 ms per 4 MB image); at 1 MB reading costs what the socket does.
+    # buffer for each piece; at 1 MB reading costs what the socket does (bench/RESULTS.md).
     chunk_size = 1024 * 1024
 
     def __init__(self, request, max_file_size_mb: int, max_files: int):
