@@ -1,10 +1,10 @@
-"""Covering indexes for the dashboard (measured at 100k images; see images/dashboard.py).
+"""Covering indexes for the dashboard (see library/dashboard.py; figures in bench/RESULTS.md).
 
 - image_dash_page: the grid walks (created_at, id) newest first and checks scope and filters from
-  the index alone, reading table rows only for the page it shows (a filter matching nothing:
-  220 ms -> 14 ms on SQLite).
+  the index alone, reading table rows only for the page it shows, even when a filter
+  matches nothing.
 - image_dash_kpi: the KPI query groups by (camera, disease, area) in index order, filtering from
-  the same entries, without a sort or table reads (258 ms -> 15 ms on SQLite).
+  the same entries, without a sort or table reads.
 
 Raw SQL (valid on SQLite and PostgreSQL) rather than Meta.indexes: the model's own indexes are
 the single-column ones every query may use; these two serve only the dashboard's queries.
