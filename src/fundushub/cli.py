@@ -125,6 +125,12 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def _watchdog_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("fundus_watchdog") is not None
+
+
 def cmd_demo(args) -> int:
     _default_hosts(args.host)
     _setup(args.data_dir)
@@ -150,7 +156,10 @@ def cmd_demo(args) -> int:
     for username, pw in passwords.items():
         print(f"  {username:10s} {pw}")
     camera = None
-    if not args.no_camera:
+    if not args.no_camera and not _watchdog_installed():
+        print("The simulated cameras need the watchdog package (`uv sync` installs it with the")
+        print("default groups); running the demo without them.")
+    elif not args.no_camera:
         from fundushub.camera.demo import CameraDemo
 
         local = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
