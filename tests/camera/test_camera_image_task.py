@@ -317,3 +317,38 @@ def test_each_kind_of_dicom_ends_in_one_attempt_kept_byte_exact(cam, data, state
     assert (record.image is not None) == (state == "stored")
     with blobs.open_blob(record.stored_filename) as f:
         assert f.read() == data
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing in the task catches it."""
+
+
+def test_a_file_whose_worker_died_half_way_is_queued_again_and_stored_after_its_lease(
+    cam, monkeypatch
+):
+    from fundushub.store import intake
+    from fundushub.worker.management.commands.worker import reap
+
+    def dies(**row):
+        raise WorkerKilled
+
+    record = camera_upload(cam.token, "left", fundus_jpeg(15))
+    # A worker takes the task and the file, writes the thumbnail, and dies before the insert.
+    task = DBTaskResult.objects.get()
+    task.claim("worker-that-dies")
+    with monkeypatch.context() as m, pytest.raises(WorkerKilled):
+        m.setattr(intake, "insert_or_existing", dies)
+        task.task.call(*task.args_kwargs["args"])
+    record.refresh_from_db()
+    assert (record.image_state, record.image_attempts, record.image_detail) == ("pending", 1, "")
+    reap()
+    assert task_rows(record) == 1  # its lease still runs
+
+    expire_leases()
+    reap()
+    assert task_rows(record) == 2
+    run_worker()
+    record.refresh_from_db()
+    assert (record.image_state, record.image_attempts) == ("stored", 2)
+    assert record.image == Image.objects.get()
+    assert blobs.exists(record.image.thumbnail_key)
