@@ -66,9 +66,14 @@ INSTALLED_APPS = [
     "fundushub.uploads",
     "fundushub.camera",
     "fundushub.worker",  # project level: the worker command runs every app's tasks
+    "fundushub.operations",  # project level: health probes and metrics read every app
 ]
 
 MIDDLEWARE = [
+    # Requests and latency per route (operations/traffic.py), probes included.
+    "fundushub.operations.traffic.count_requests",
+    # Health probes and token scrapes, before ALLOWED_HOSTS and the HTTPS redirect (probes.py).
+    "fundushub.operations.probes.answer_probes",
     "fundushub.lib.timing.server_timing",
     "django.middleware.security.SecurityMiddleware",
     # Before whitenoise, so static files carry the policies too.
@@ -221,6 +226,19 @@ FUNDUSHUB_REAPER_INTERVAL = env_int("FUNDUSHUB_REAPER_INTERVAL", 15)
 # Pages say "Waiting for a worker" once no worker has beaten (every 10 s) for this long.
 FUNDUSHUB_WORKER_STALE_SECONDS = max(20, env_int("FUNDUSHUB_WORKER_STALE_SECONDS", 60))
 FUNDUSHUB_THUMBNAIL_SIZE = env_int("FUNDUSHUB_THUMBNAIL_SIZE", 384)
+# /health/ready (operations/checks.py): not ready while work waits and no worker has beaten for
+# this long; while more than MAX_QUEUE_DEPTH wait; or while the oldest has waited MAX_QUEUE_AGE
+# (0 turns a limit off).
+FUNDUSHUB_HEALTH_HEARTBEAT_MAX_AGE = env_int(
+    "FUNDUSHUB_HEALTH_HEARTBEAT_MAX_AGE", FUNDUSHUB_WORKER_STALE_SECONDS
+)
+FUNDUSHUB_HEALTH_MAX_QUEUE_DEPTH = env_int("FUNDUSHUB_HEALTH_MAX_QUEUE_DEPTH", 0)
+FUNDUSHUB_HEALTH_MAX_QUEUE_AGE_SECONDS = env_int("FUNDUSHUB_HEALTH_MAX_QUEUE_AGE_SECONDS", 3600)
+# /metrics answers staff, and a scraper sending `Authorization: Bearer <this>`; unset, staff only.
+FUNDUSHUB_METRICS_TOKEN = os.environ.get("FUNDUSHUB_METRICS_TOKEN", "").strip()
+FUNDUSHUB_METRICS_CAMERA_WINDOW_SECONDS = max(
+    60, env_int("FUNDUSHUB_METRICS_CAMERA_WINDOW_SECONDS", 3600)
+)
 
 # Camera API: "session" (subjects must be registered; sessions made on resolve) or "register"
 # (staff register exams beforehand; resolve never creates one).

@@ -19,6 +19,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("fundushub/favicon.svg"), permanent=True)),
     path("", include("fundushub.uploads.urls")),
     path("", include("fundushub.library.urls")),
+    path("", include("fundushub.operations.urls")),
 ]
 
 # Error pages in the site's layout (JSON under /api/); 405 is errors.method_not_allowed_page.

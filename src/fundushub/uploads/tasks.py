@@ -7,6 +7,7 @@ or in a dead worker: after FUNDUSHUB_MAX_ATTEMPTS of them the item ends as an er
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from fundushub.uploads.ingest import (
     give_back_held_quota,
     process_item,
 )
+from fundushub.uploads import processing_time
 from fundushub.uploads.models import ItemState, UploadItem
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ TASK_PATH = "fundushub.uploads.tasks.process_job"
 def process_job(job_id: str) -> dict:
     done = {}
     while item := claim_next(job_id):
+        started = time.perf_counter()
         try:
             state = process_item(item)
         except LostLease:
@@ -65,6 +68,7 @@ def process_job(job_id: str) -> dict:
         except Exception as e:
             log.exception("Item %s of job %s failed (attempt %d)", item.pk, job_id, item.attempts)
             state = _failed(item, failure_reason(e))
+        processing_time.observe(state, time.perf_counter() - started)
         done[state] = done.get(state, 0) + 1
     return done
 
