@@ -64,6 +64,7 @@ def write_bytes(key: str, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, dest)
+        _fsync_dir(os.path.dirname(dest))  # the rename itself durable, before any row refers to it
         return
     from django.core.files.base import ContentFile
 
