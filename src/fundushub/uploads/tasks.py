@@ -17,13 +17,13 @@ from django.utils import timezone
 from django_tasks import task
 
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
+from fundushub.uploads import processing_time
 from fundushub.uploads.ingest import (
     LostLease,
     discard_staged,
     give_back_held_quota,
     process_item,
 )
-from fundushub.uploads import processing_time
 from fundushub.uploads.models import ItemState, UploadItem
 
 log = logging.getLogger(__name__)
