@@ -12,4 +12,5 @@ class CameraConfig(AppConfig):
         from fundushub.store import references, titles
 
         references.register(ours.referenced)
+        references.register_rows(ours.rows_between)
         titles.answer_capture_times(ours.capture_times)
