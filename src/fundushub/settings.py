@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request's id and its one log line (lib/requestlog.py) cover all the rest.
+    "fundushub.lib.requestlog.request_log",
     # Requests and latency per route (operations/traffic.py), probes included.
     "fundushub.operations.traffic.count_requests",
     # Health probes and token scrapes, before ALLOWED_HOSTS and the HTTPS redirect (probes.py).
@@ -324,19 +326,38 @@ DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "Y-m-d H:i"
 TIME_FORMAT = "H:i"
 FORMAT_MODULE_PATH = ["fundushub.formats"]
 
+# LOG_FORMAT=json: one JSON object a line (lib/jsonlog.py), with a line per request
+# (lib/requestlog.py) and per item state change (lib/statelog.py); "plain" (the default) keeps
+# those two quiet, for a person reading a console.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}")
+_EVENT_LEVEL = "INFO" if LOG_FORMAT == "json" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    # A 4xx (an ordinary 403, a bad request) is one warning line, never a traceback.
-    "filters": {"client_errors": {"()": "fundushub.lib.logs.ClientErrorsWithoutTraceback"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "fundushub.lib.jsonlog.JsonFormatter"},
+    },
+    "filters": {
+        # A 4xx (an ordinary 403, a bad request) is one warning line, never a traceback.
+        "client_errors": {"()": "fundushub.lib.logs.ClientErrorsWithoutTraceback"},
+        "request_id": {"()": "fundushub.lib.requestlog.RequestIdFilter"},
+        # Tokens, passwords and cookies never reach a log line, in either format.
+        "secrets": {"()": "fundushub.lib.jsonlog.RedactSecrets"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["client_errors"],
+            "formatter": LOG_FORMAT,
+            "filters": ["client_errors", "request_id", "secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "fundushub.requests": {"level": _EVENT_LEVEL},
+        "fundushub.states": {"level": _EVENT_LEVEL},
+    },
 }

@@ -20,6 +20,7 @@ from django_tasks import task
 from fundushub.camera.dicom import NoPreview, preview_png
 from fundushub.camera.models import DICOM_TYPES, CameraFile
 from fundushub.catalog.models import Area
+from fundushub.lib.statelog import state_changed
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
 from fundushub.store import blobs
 from fundushub.store.intake import Incoming, UndecodableImage, add_image
@@ -76,10 +77,22 @@ def _claim(file_id: int) -> CameraFile | None:
 
 def _finish(record: CameraFile, state: str, detail: str = "", image=None) -> str:
     """Record a terminal state, unless another worker has already finished the file."""
-    CameraFile.objects.filter(pk=record.pk, image_state="pending").update(
+    if CameraFile.objects.filter(pk=record.pk, image_state="pending").update(
         image_state=state, image_detail=detail[:300], image=image, image_lease_until=None
-    )
+    ):
+        _changed(record, state)
     return state
+
+
+def _changed(record: CameraFile, state: str) -> None:
+    state_changed(
+        "camera_image",
+        state,
+        session_id=record.session_id,
+        file_id=record.pk,
+        device_id=record.device_id,
+        attempt=record.image_attempts,
+    )
 
 
 def _failed(record: CameraFile, e: Exception) -> str:
@@ -90,9 +103,10 @@ def _failed(record: CameraFile, e: Exception) -> str:
     reason = failure_reason(e)
     if record.image_attempts >= settings.FUNDUSHUB_MAX_ATTEMPTS:
         return _finish(record, "error", gave_up(record.image_attempts, reason))
-    CameraFile.objects.filter(pk=record.pk, image_state="pending").update(
+    if CameraFile.objects.filter(pk=record.pk, image_state="pending").update(
         image_detail=f"Attempt {record.image_attempts} failed: {reason}"[:300]
-    )
+    ):
+        _changed(record, "failed")  # still pending: the reaper queues it again
     return "failed"
 
 
@@ -136,11 +150,12 @@ def requeue_stale(idle_seconds: int) -> int:
 def _requeue(pk: int, attempts: int, now) -> bool:
     row = CameraFile.objects.filter(pk=pk, image_state="pending", image_attempts=attempts)
     if attempts >= settings.FUNDUSHUB_MAX_ATTEMPTS:
-        row.update(
+        if row.update(
             image_state="error",
             image_detail=gave_up(attempts, "the worker stopped while handling it"),
             image_lease_until=None,
-        )
+        ):
+            state_changed("camera_image", "error", file_id=pk, attempt=attempts)
         log.warning("Camera file %s ended as an error after %d attempts", pk, attempts)
         return False
     with transaction.atomic():
@@ -148,4 +163,5 @@ def _requeue(pk: int, attempts: int, now) -> bool:
         if not row.update(image_attempts=attempts + 1, image_lease_until=None):
             return False
         ingest_camera_image.enqueue(pk)
+        state_changed("camera_image", "pending", file_id=pk, attempt=attempts + 1)
     return True

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from fundushub.accounts import quota
 from fundushub.audit.models import record
+from fundushub.lib.statelog import state_changed
 from fundushub.store import blobs
 from fundushub.store.intake import Incoming, LostBytes, Refused, UndecodableImage, add_image
 from fundushub.store.models import GradingStatus, Image
@@ -71,6 +72,7 @@ def _finish(item: UploadItem, state: str, detail: str = "", image=None) -> None:
     )
     if not done:
         raise LostLease
+    state_changed("upload_item", state, job_id=item.job_id, item_id=item.pk, attempt=item.attempts)
 
 
 def _audit(action, item, image):

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
+from fundushub.lib.statelog import state_changed
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
 from fundushub.uploads import processing_time
 from fundushub.uploads.ingest import (
@@ -49,7 +50,9 @@ def claim_next(job_id) -> UploadItem | None:
             attempts=F("attempts") + 1,
         )
         if claimed:
-            return UploadItem.objects.select_related("job", "job__user").get(pk=pk)
+            item = UploadItem.objects.select_related("job", "job__user").get(pk=pk)
+            _changed(item, ItemState.PROCESSING)
+            return item
 
 
 TASK_PATH = "fundushub.uploads.tasks.process_job"
@@ -78,7 +81,8 @@ def _failed(item: UploadItem, reason: str) -> str:
     mine = UploadItem.objects.filter(pk=item.pk, state=ItemState.PROCESSING, attempts=item.attempts)
     if item.attempts < settings.FUNDUSHUB_MAX_ATTEMPTS:
         detail = f"Attempt {item.attempts} failed: {reason}"[:300]
-        mine.update(state=ItemState.QUEUED, lease_until=None, detail=detail)
+        if mine.update(state=ItemState.QUEUED, lease_until=None, detail=detail):
+            _changed(item, ItemState.QUEUED)
         return ItemState.QUEUED
     if mine.update(
         state=ItemState.ERROR,
@@ -87,8 +91,13 @@ def _failed(item: UploadItem, reason: str) -> str:
         lease_until=None,
         staged_key="",
     ):
+        _changed(item, ItemState.ERROR)
         discard_staged(item.staged_key)
     return ItemState.ERROR
+
+
+def _changed(item: UploadItem, state: str) -> None:
+    state_changed("upload_item", state, job_id=item.job_id, item_id=item.pk, attempt=item.attempts)
 
 
 def reclaim_expired() -> int:
@@ -107,21 +116,25 @@ def reclaim_expired() -> int:
                 "job_id", flat=True
             )
         )
-        given_up = list(last.values_list("pk", "attempts", "staged_key"))
-        for pk, attempts, _ in given_up:
-            last.filter(pk=pk).update(
+        given_up = list(last.values_list("pk", "attempts", "staged_key", "job_id"))
+        for pk, attempts, _, job_id in given_up:
+            if last.filter(pk=pk).update(
                 state=ItemState.ERROR,
                 detail=gave_up(attempts, WORKER_STOPPED),
                 finished_at=now,
                 lease_until=None,
                 staged_key="",
-            )
-        give_back_held_quota([pk for pk, _, _ in given_up])  # their files were never stored
+            ):
+                state_changed("upload_item", ItemState.ERROR, job_id=job_id, item_id=pk)
+        give_back_held_quota([pk for pk, *_ in given_up])  # their files were never stored
+        requeued = list(expired.values_list("job_id", "pk"))
         count = expired.update(state=ItemState.QUEUED, lease_until=None)
+        for job_id, pk in requeued:
+            state_changed("upload_item", ItemState.QUEUED, job_id=job_id, item_id=pk)
         job_ids |= _abandoned_jobs(now)
         for job_id in job_ids:
             process_job.enqueue(str(job_id))
-    for _, _, staged_key in given_up:
+    for _, _, staged_key, _ in given_up:
         discard_staged(staged_key)
     if job_ids:
         log.info("Re-queued %d item(s) in %d job(s) whose worker stopped", count, len(job_ids))
