@@ -33,6 +33,7 @@ _SUFFIX = {"edited": ".png", "originals": ""}
 _FOLDERS = [f"{i:02x}" for i in range(256)]
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1024 * 1024
+SHOWN_ROWS = 10  # a blob many rows share (synthetic images) names the first few
 SAVE_EVERY = 10.0  # seconds between checkpoints while nothing is found
 
 
@@ -47,7 +48,9 @@ class Finding:
         text = f"{self.problem.upper()} {self.key}"
         if self.detail:
             text += f": {self.detail}"
-        referrers = "; ".join(self.rows) if self.rows else "no row refers to it"
+        referrers = "; ".join(self.rows[:SHOWN_ROWS]) if self.rows else "no row refers to it"
+        if len(self.rows) > SHOWN_ROWS:
+            referrers += f"; and {len(self.rows) - SHOWN_ROWS:,} more"
         return f"{text}\n    referred to by: {referrers}"
 
 

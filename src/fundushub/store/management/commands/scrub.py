@@ -108,8 +108,9 @@ class Command(BaseCommand):
     def _state(self, path, restart: bool, sample: float, seed: int) -> ScrubState:
         saved = None if restart else scrub_state.load(path)
         if saved and not saved.finished and (saved.sample, saved.seed) == (sample, seed):
+            after = f", after {saved.last_key}" if saved.last_key else ""
             self.stdout.write(
-                f"Going on with the scrub started {saved.started_at}, after {saved.last_key} "
+                f"Going on with the scrub started {saved.started_at}{after} "
                 f"({saved.checked:,} checked, {saved.problem_count} problem(s) so far)."
             )
             return saved
