@@ -74,6 +74,7 @@ def _serve_gunicorn(host: str, port: int, threads: int, processes: int) -> None:
                 "forwarded_allow_ips": "",
                 "secure_scheme_headers": {},
                 "control_socket_disable": True,  # one fixed path per user: two servers would clash
+                "child_exit": _forget_dead_process,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)
@@ -84,6 +85,14 @@ def _serve_gunicorn(host: str, port: int, threads: int, processes: int) -> None:
             return application
 
     Server().run()
+
+
+def _forget_dead_process(server, worker) -> None:
+    """A web process that exited leaves its live gauges behind in multiprocess mode: drop them."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def _default_hosts(host: str) -> None:
@@ -199,6 +208,8 @@ def _seed_demo_images(n: int) -> None:
 
 def cmd_serve(args) -> int:
     _default_hosts(args.host)
+    if os.name == "posix" and args.processes > 1:
+        _share_metrics_between_processes()
     _setup(args.data_dir)
     print(f"Serving on http://{args.host}:{args.port}/ (Ctrl+C stops)", flush=True)
     _print_hosts()
@@ -207,6 +218,16 @@ def cmd_serve(args) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _share_metrics_between_processes() -> None:
+    """Several web processes answer /metrics for all of them: prometheus_client's multiprocess
+    mode, which must be chosen before it is first imported. A fresh folder per start, so no
+    figure survives from a previous run; PROMETHEUS_MULTIPROC_DIR set by the operator wins."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fundushub-metrics-")
 
 
 def cmd_worker(args) -> int:
