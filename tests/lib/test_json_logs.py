@@ -114,6 +114,14 @@ def test_a_signed_in_users_request_names_them_and_an_anonymous_one_names_nobody(
     assert anonymous["user"] is None and anonymous["route"] == "/accounts/login/"
 
 
+def test_djangos_own_line_about_a_refused_request_carries_its_request_id(client, db, lines):
+    response = client.get("/no/such/page/42")
+    (not_found,) = [line for line in lines() if line["logger"] == "django.request"]
+    assert response.status_code == 404 and not_found["status_code"] == 404
+    assert not_found["request_id"] == response["X-Request-ID"]
+    assert request_lines(lines())[0]["route"] is None  # an unresolved path is not written
+
+
 def test_every_response_gets_a_fresh_request_id_that_its_line_carries(client, db, lines):
     first, second = client.get("/accounts/login/"), client.get("/accounts/login/")
     ids = [line["request_id"] for line in request_lines(lines())]

@@ -4,7 +4,8 @@ The id is the inbound X-Request-ID when a proxy we trust (settings.TRUSTED_PROXI
 one, so the proxy's access log and ours name the same request; anyone else could choose ids that
 collide or mislead, so theirs is replaced by a fresh one. The id is echoed as a response header
 and, through RequestIdFilter, carried by every line logged while the request runs (an item
-processed in the request included).
+processed in the request included) until its response is closed: Django logs a 4xx or 5xx
+answer after the middleware has returned, and that line names the request too.
 
 The line names the URL's route pattern, never the raw path: paths carry subject identifiers and
 ids, and a pattern groups the same view's requests. The duration is the application's, until the
@@ -19,6 +20,8 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
 from fundushub.lib.client_ip import parse_networks
@@ -104,13 +107,15 @@ def request_log(get_response):
     def middleware(request):
         started = time.perf_counter()
         request.request_id = request_id = request_id_for(request)
-        token = _current.set(request_id)
-        try:
-            response = get_response(request)
-            response[HEADER] = request_id
-            _log(request, response, request_id, started)
-        finally:
-            _current.reset(token)
+        _current.set(request_id)  # this thread's, until the response is closed
+        response = get_response(request)
+        response[HEADER] = request_id
+        _log(request, response, request_id, started)
         return response
 
     return middleware
+
+
+@receiver(request_finished)
+def _forget_request_id(**kwargs):
+    _current.set(None)
