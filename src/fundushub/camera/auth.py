@@ -10,10 +10,11 @@ from fundushub.lib.prepared import PreparedQuery
 
 # Every camera request starts here: compiled once (see fundushub.lib.prepared).
 DEVICE_BY_TOKEN = PreparedQuery(
+    CameraDevice,
     lambda token_hash: CameraDevice.objects.filter(
         token_hash=token_hash, user__is_active=True
     ).order_by()[:1],
-    token_hash=CameraDevice._meta.get_field("token_hash"),
+    token_hash="token_hash",
 )
 
 

@@ -36,12 +36,13 @@ def completeness(configured: str, uploaded: set[str]) -> dict:
 
 # Asked on every resolve and status: compiled once (see fundushub.lib.prepared).
 SESSION_FILES = PreparedQuery(
+    CameraFile,
     lambda session: (
         CameraFile.objects.filter(session_id=session)
         .order_by()
         .only("id", "file_type", "capture_datetime")
     ),
-    session=CameraFile._meta.get_field("session"),
+    session="session",
 )
 
 

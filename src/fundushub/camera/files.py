@@ -22,11 +22,12 @@ class StorageError(Exception):
 
 # Asked on every upload: compiled once (see fundushub.lib.prepared).
 SAME_NAME = PreparedQuery(
+    CameraFile,
     lambda session, name: CameraFile.objects.filter(
         session_id=session, original_filename=name
     ).order_by()[:1],
-    session=CameraFile._meta.get_field("session"),
-    name=CameraFile._meta.get_field("original_filename"),
+    session="session",
+    name="original_filename",
 )
 
 

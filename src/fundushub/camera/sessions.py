@@ -18,9 +18,7 @@ from fundushub.lib.prepared import PreparedQuery
 
 SESSION_MODE, REGISTER_MODE = "session", "register"
 
-# The lookups every camera request makes, compiled once (see fundushub.lib.prepared).
-_IDENTIFIER = Subject._meta.get_field("subject_identifier")
-_HOSPITAL = CameraSession._meta.get_field("hospital")
+_IDENTIFIER_MAX_LENGTH = Subject._meta.get_field("subject_identifier").max_length
 
 
 def _sessions(identifier, hospital):
@@ -29,40 +27,43 @@ def _sessions(identifier, hospital):
     ).order_by()
 
 
+# The lookups every camera request makes, compiled once (see fundushub.lib.prepared).
+_WHERE = {"identifier": "subject__subject_identifier", "hospital": "hospital"}
 SUBJECT = PreparedQuery(
+    Subject,
     lambda identifier, hospital: Subject.objects.filter(
         subject_identifier=identifier, site_id=hospital
     ).order_by()[:1],
-    identifier=_IDENTIFIER,
-    hospital=Subject._meta.get_field("site"),
+    identifier="subject_identifier",
+    hospital="site",
 )
 SESSION_BY_ID = PreparedQuery(
+    CameraSession,
     lambda identifier, hospital, pk: _sessions(identifier, hospital).filter(pk=pk)[:1],
-    identifier=_IDENTIFIER,
-    hospital=_HOSPITAL,
-    pk=CameraSession._meta.pk,
+    pk="pk",
+    **_WHERE,
 )
 LAST_RESOLVED = PreparedQuery(
+    CameraSession,
     lambda identifier, hospital: (
         _sessions(identifier, hospital)
         .exclude(last_resolved_at=None)
         .order_by("-last_resolved_at")[:1]
     ),
-    identifier=_IDENTIFIER,
-    hospital=_HOSPITAL,
+    **_WHERE,
 )
 NEWEST = PreparedQuery(
+    CameraSession,
     lambda identifier, hospital: _sessions(identifier, hospital).order_by("-created_at")[:1],
-    identifier=_IDENTIFIER,
-    hospital=_HOSPITAL,
+    **_WHERE,
 )
 CREATED_SINCE = PreparedQuery(
+    CameraSession,
     lambda identifier, hospital, since: (
         _sessions(identifier, hospital).filter(created_at__gte=since).order_by("-created_at")
     ),
-    identifier=_IDENTIFIER,
-    hospital=_HOSPITAL,
-    since=CameraSession._meta.get_field("created_at"),
+    since="created_at",
+    **_WHERE,
 )
 
 
@@ -87,7 +88,7 @@ def sessions_for(device, subject_identifier: str):
 
 def current_session(device, subject_identifier: str, session_id: str | None, fallback_newest: bool):
     """The session named by id, else the one resolve last returned, else (for status) the newest."""
-    if "\x00" in subject_identifier or len(subject_identifier) > _IDENTIFIER.max_length:
+    if "\x00" in subject_identifier or len(subject_identifier) > _IDENTIFIER_MAX_LENGTH:
         return None  # no subject has such an identifier (and PostgreSQL refuses NUL outright)
     where = {"identifier": subject_identifier, "hospital": device.hospital_id}
     if session_id:

@@ -8,13 +8,24 @@ the same field converters and make the same model instances (`Model.from_db`). T
 the ORM's own, so it stays right for SQLite and PostgreSQL.
 
     DEVICE = PreparedQuery(
+        CameraDevice,
         lambda token: CameraDevice.objects.filter(token_hash=token)[:1],
-        token=CameraDevice._meta.get_field("token_hash"),
+        token="token_hash",  # each value: the lookup path, from the model, it is compared to
     )
     device = DEVICE.first(token=digest)
 
 Values must not be None (the ORM writes `IS NULL` for None: different SQL); querysets must
 select one model's own columns (no select_related, values() or annotations).
+
+This is the only module that reaches into the ORM's compiler. What it relies on is refused here
+at compile time when it no longer holds, or caught by tests/camera/test_prepared_queries.py (each
+prepared query runs exactly the SQL the ORM runs and gives the instances the ORM gives):
+`query.get_compiler().as_sql()` with the markers, prepared by `Field.get_db_prep_value`, among its
+parameters; `compiler.select` and `compiler.klass_info` after it; the columns selected in the
+model's field order (`Model.from_db` matches deferred rows to fields by it);
+the converters being the backend's and the column's (`get_db_converters` of each), as the
+compiler's `get_converters` has them; and `connection.ops.integer_field_range` being the range
+outside which the ORM writes other SQL for an integer.
 """
 
 import itertools
@@ -22,10 +33,20 @@ import threading
 import uuid
 import weakref
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
 _serial = itertools.count(1)
+
+
+def _field(model, path: str):
+    """The field at the end of a lookup path such as "subject__subject_identifier" or "pk"."""
+    field = None
+    for part in path.split("__"):
+        field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+        model = field.related_model
+    return field
 
 
 def _target(field):
@@ -40,23 +61,29 @@ def _marker(field, connection):
     if kind == "UUIDField":
         return uuid.UUID(int=(0xF00D << 112) + n)
     if kind.endswith(("AutoField", "IntegerField")):
-        # Inside the column's range: the ORM writes other SQL for an out-of-range integer.
-        _, high = connection.ops.integer_field_ranges.get(kind, (None, 2**31 - 1))
-        return high - n
+        # Inside the range the ORM checks integers against: it writes other SQL for one outside.
+        _, high = connection.ops.integer_field_range(kind)
+        return (2**31 - 1 if high is None else high) - n
     if kind == "DateTimeField":
         return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=n)
     return f"\x1fprepared-marker-{n}\x1f"
 
 
 class PreparedQuery:
-    def __init__(self, build, **fields):
-        """build(**values) -> QuerySet; fields: for each value, the model field it is compared to."""
+    def __init__(self, model, build, **lookups: str):
+        """build(**values) -> QuerySet of model; lookups: each value's lookup path from model."""
+        self.model = model
         self.build = build
-        self.fields = fields
+        self.lookups = lookups
         self._compiled = {}
         self._lock = threading.Lock()
         # weak keys: a connection closed and replaced takes its converters with it
         self._converters_by_connection = weakref.WeakKeyDictionary()
+
+    @cached_property
+    def fields(self) -> dict:
+        """Resolved on first use: when a query is declared, a related model may not be loaded."""
+        return {name: _field(self.model, path) for name, path in self.lookups.items()}
 
     def _prepare(self, name, value, connection):
         return _target(self.fields[name]).get_db_prep_value(value, connection, prepared=False)
@@ -65,6 +92,10 @@ class PreparedQuery:
         connection = connections[alias]
         markers = {name: _marker(field, connection) for name, field in self.fields.items()}
         queryset = self.build(**markers)
+        if queryset.model is not self.model:
+            raise ValueError(
+                f"the query gives {queryset.model.__name__}, not {self.model.__name__}"
+            )
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         columns = [expression for expression, _, _ in compiler.select]
@@ -84,7 +115,10 @@ class PreparedQuery:
         if sorted(found) != sorted(self.fields):
             raise ValueError(f"each value must appear once in the query's parameters: {found}")
         attnames = [column.target.attname for column in columns]
-        return queryset.model, sql, slots, columns, attnames
+        in_order = [f.attname for f in self.model._meta.concrete_fields if f.attname in attnames]
+        if attnames != in_order:  # from_db matches a deferred row's values to fields by order
+            raise ValueError(f"the ORM selected {attnames}, not in the model's field order")
+        return self.model, sql, slots, columns, attnames
 
     def _converters(self, connection, columns) -> list:
         """Per connection (each thread has its own): what the ORM would apply to each column."""
@@ -93,7 +127,7 @@ class PreparedQuery:
             found = []
             for i, column in enumerate(columns):
                 functions = connection.ops.get_db_converters(column)
-                functions += column.target.get_db_converters(connection)
+                functions += column.get_db_converters(connection)  # as the compiler does
                 if functions:
                     found.append((i, functions, column))
             with self._lock:
