@@ -2,10 +2,13 @@
 event handler or style attribute is left, and nothing loads from another origin. (The `pages`
 fixture fails a test on any CSP violation the browser reports; this one visits every page.)"""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from fundushub.camera.models import CameraFile, CameraSession, Subject
 from tests.conftest import form_data, fundus_jpeg, run_worker, store_image
@@ -21,11 +24,29 @@ def sign_in_as(page, username):
     page.wait_for_load_state("load")
 
 
+# What a page's script does once the page has loaded, by the sign it leaves when it is done.
+SETTLED = {
+    "#editor": ("data-ready", "true"),  # the editor has drawn its image
+    "#viewer-frame": ("data-scale", re.compile(r"^[0-9]")),  # the viewer has fitted its image
+}
+
+
 def visit(page, path):
-    """Open `path`, let its scripts run, and return the response (its headers are checked)."""
+    """Open `path`, wait until its scripts have done what they do after load, and return the
+    response (its headers are checked)."""
     response = page.goto(path)
     page.wait_for_load_state("load")
-    page.wait_for_timeout(150)  # scripts that run after load (polling, viewer layout) run too
+    for selector, (attribute, value) in SETTLED.items():
+        if page.locator(selector).count():
+            expect(page.locator(selector)).to_have_attribute(attribute, value)
+    return response
+
+
+def visit_while_it_polls(page, path):
+    """`visit`, and wait for the page's first status poll to be answered as well."""
+    with page.expect_response(lambda r: "/api/upload-jobs/" in r.url) as polled:
+        response = visit(page, path)
+    polled.value.finished()
     return response
 
 
@@ -76,8 +97,10 @@ def test_no_page_breaks_the_content_security_policy(pages, world):
 
     alice = pages.new()
     sign_in_as(alice, "alice")
-    for path in ["/direct/upload", f"/direct/upload/processing/{job_id}", "/direct/upload/jobs"]:
-        assert_policies(visit(alice, path), path)
+    assert_policies(visit(alice, "/direct/upload"), "/direct/upload")
+    processing = f"/direct/upload/processing/{job_id}"
+    assert_policies(visit_while_it_polls(alice, processing), processing)
+    assert_policies(visit(alice, "/direct/upload/jobs"), "/direct/upload/jobs")
     run_worker()
     assert_policies(visit(alice, f"/direct/upload/results/{job_id}"), "results")
 
