@@ -60,6 +60,8 @@ def test_its_only_dependencies_are_watchdog_and_requests():
     assert project["optional-dependencies"] == {"simulate": ["pillow>=11"]}
 
 
-def test_the_server_installs_the_watchdog_with_its_simulator_for_the_demo():
-    server = tomllib.loads((PACKAGE.parents[2] / "pyproject.toml").read_text())["project"]
-    assert "fundus-watchdog[simulate]" in server["dependencies"]
+def test_the_server_installs_the_watchdog_with_its_simulator_only_for_the_demo_by_default():
+    server = tomllib.loads((PACKAGE.parents[2] / "pyproject.toml").read_text())
+    assert not any("fundus-watchdog" in d for d in server["project"]["dependencies"])
+    assert server["dependency-groups"]["demo"] == ["fundus-watchdog[simulate]"]
+    assert "demo" in server["tool"]["uv"]["default-groups"]  # `uv run fundushub demo`, no flag
