@@ -15,6 +15,7 @@ from fundushub.accounts import roles
 from fundushub.accounts.models import User
 from fundushub.catalog.models import Area, Camera, Disease, Hospital, LabUnit
 from fundushub.catalog.reference import load_reference_data
+from tests import s3
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = ROOT / "test-output"
@@ -54,13 +55,30 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    s3.mark_storage_tests(items)  # before -m selects by marker
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 server (SeaweedFS) on loopback for the whole session (tests/s3.py)."""
+    server = s3.SeaweedS3(tmp_path_factory.mktemp("seaweedfs")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
-def isolated_storage(settings, tmp_path):
-    """Every test gets its own media root (and staging dir beside it)."""
+def isolated_storage(settings, tmp_path, request):
+    """Every test gets its own media root (and staging dir beside it). Under
+    FUNDUSHUB_TEST_STORAGE=s3 a test marked `storage` gets its own prefix in a bucket instead
+    (a tests.s3.BucketPath)."""
     media = tmp_path / "media"
     (media / "staging").mkdir(parents=True)
     settings.MEDIA_ROOT = media
     settings.FILE_UPLOAD_TEMP_DIR = str(media / "staging")
+    if s3.wanted() and request.node.get_closest_marker("storage"):
+        return s3.use_bucket(settings, request.getfixturevalue("s3_server"), media)
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -206,7 +224,8 @@ def subprocess_env(media_root) -> dict:
         env["DATABASE_URL"] = (
             f"postgres://{s['USER'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
         )
-    env["FUNDUSHUB_DATA_DIR"] = str(Path(media_root).parent)
+    env["FUNDUSHUB_DATA_DIR"] = str(Path(getattr(media_root, "local", media_root)).parent)
+    env.update(getattr(media_root, "environ", {}))  # on S3: the same bucket and prefix
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -179,17 +179,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Files: local by default; S3-compatible when FUNDUSHUB_S3_BUCKET is set (django-storages + boto3).
+# Credentials are boto3's own (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, an
+# instance role): they never pass through these settings (see lib/s3.py).
 if os.environ.get("FUNDUSHUB_S3_BUCKET"):
+    from fundushub.lib.s3 import s3_options
+
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": os.environ["FUNDUSHUB_S3_BUCKET"],
-            "endpoint_url": os.environ.get("FUNDUSHUB_S3_ENDPOINT_URL") or None,
-            "file_overwrite": True,
-            "default_acl": None,
-            "querystring_auth": True,
-            "client_config_kwargs": {"request_checksum_calculation": "when_required"},
-        },
+        "OPTIONS": s3_options(
+            os.environ["FUNDUSHUB_S3_BUCKET"],
+            endpoint_url=os.environ.get("FUNDUSHUB_S3_ENDPOINT_URL"),
+            region=os.environ.get("FUNDUSHUB_S3_REGION"),
+            prefix=os.environ.get("FUNDUSHUB_S3_PREFIX", ""),
+            addressing_style=os.environ.get("FUNDUSHUB_S3_ADDRESSING_STYLE"),
+        ),
     }
 else:
     # Content-addressed names: a second save of the same key replaces identical bytes in place.
@@ -357,6 +360,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Their debug lines carry request headers (signed, but still credentials): never below.
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+        "s3transfer": {"level": "WARNING"},
         "fundushub.requests": {"level": _EVENT_LEVEL},
         "fundushub.states": {"level": _EVENT_LEVEL},
     },

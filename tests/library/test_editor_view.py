@@ -165,11 +165,8 @@ def test_saving_makes_a_rotated_variant_and_leaves_the_original_untouched(
     out = variant(image)
     assert out.size == (480, 640) and out.format == "PNG"
     assert out.getpixel((480 - 40, 70)) == (0, 0, 0)  # the stroke, turned with the image
-    assert png_chunks(open(blobs.local_path(image.edited_key), "rb").read()) == [
-        "IHDR",
-        "IDAT",
-        "IEND",
-    ]
+    with blobs.open_blob(image.edited_key) as f:
+        assert png_chunks(f.read()) == ["IHDR", "IDAT", "IEND"]
     with blobs.open_blob(image.edited_thumbnail_key) as f:
         thumb = PILImage.open(f)
         assert thumb.format == "JPEG" and thumb.width < thumb.height

@@ -60,8 +60,8 @@ def test_it_refuses_a_post_without_a_csrf_token_and_keeps_nothing(strict, world,
 def test_it_refuses_a_wrong_csrf_token_in_the_form_before_staging_a_byte(
     strict, world, isolated_storage, monkeypatch
 ):
-    opened = []
-    monkeypatch.setattr(streaming, "open", lambda *a: opened.append(a) or open(*a), raising=False)
+    opened, writer = [], streaming.blobs.writer
+    monkeypatch.setattr(streaming.blobs, "writer", lambda key: opened.append(key) or writer(key))
     raw = multipart.body(
         multipart.field("csrfmiddlewaretoken", "x" * 64),
         *form_fields(world),

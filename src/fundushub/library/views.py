@@ -6,7 +6,8 @@ untouched original goes only to users allowed to download originals, and is audi
 
 The stripped copy is built in memory: images are capped at upload (5 MB direct, 64 MB camera),
 stripping reads the file once and copies it once, and nothing derived needs keeping in
-storage. Originals are streamed from storage as they are.
+storage. Originals and thumbnails are streamed from storage as they are: with S3 the bytes pass
+through this view as they arrive from the bucket, so no URL of the bucket is ever handed out.
 """
 
 from django.conf import settings
@@ -74,6 +75,15 @@ def served_filename(image, variant: str, content_type: str) -> str:
     return download_name(_stem(image, variant, titled=True), content_type)
 
 
+def _blob_response(key: str, **kwargs) -> FileResponse:
+    """The blob's bytes as they are read (raises FileNotFoundError)."""
+    handle, size = blobs.reader(key)
+    response = FileResponse(handle, **kwargs)
+    response.block_size = 64 * 1024
+    response["Content-Length"] = str(size)
+    return response
+
+
 def _memory_cap() -> int:
     return max(settings.CAMERA_MAX_UPLOAD_MB, settings.DIRECT_UPLOAD_MAX_FILE_SIZE_MB) * 2**20
 
@@ -87,8 +97,9 @@ def _clean_response(request, image_id, attachment: bool):
     if _not_modified(request, etag):
         return _private(HttpResponse(status=304), etag, revalidate)
     cap = _memory_cap()
-    with blobs.open_blob(key) as f:
-        data = f.read(cap + 1)
+    handle, _ = blobs.reader(key)
+    with handle:
+        data = handle.read(cap + 1)
     if len(data) > cap:
         return HttpResponse(
             "This image is too large to prepare a copy without metadata.",
@@ -111,16 +122,15 @@ def thumbnail(request, image_id):
     if variant == EDITED and not image.has_edit:
         raise Http404("This image has no edited version")
     key = image.edited_thumbnail_key if variant == EDITED else image.thumbnail_key
-    if not blobs.exists(key):
-        raise Http404("Thumbnail not made yet")
     etag = f'"{(image.edited_sha256 if variant == EDITED else image.sha256)[:32]}-thumb"'
-    if _not_modified(request, etag):
+    if _not_modified(request, etag):  # answered without asking the storage
         return _private(HttpResponse(status=304), etag, variant == EDITED)
-    response = FileResponse(
-        blobs.open_blob(key),
-        content_type="image/jpeg",
-        filename=f"{_stem(image, variant)}-thumbnail.jpg",
-    )
+    try:
+        response = _blob_response(
+            key, content_type="image/jpeg", filename=f"{_stem(image, variant)}-thumbnail.jpg"
+        )
+    except FileNotFoundError:
+        raise Http404("Thumbnail not made yet") from None
     return _private(response, etag, variant == EDITED)
 
 
@@ -144,8 +154,8 @@ def original(request, image_id):
     image = visible_image_or_404(request.user, image_id)
     if not can_download_original(request.user):
         raise PermissionDenied("Only admins and data managers may download untouched originals.")
-    response = FileResponse(
-        blobs.open_blob(image.original_key),
+    response = _blob_response(
+        image.original_key,
         as_attachment=True,
         filename=served_filename(image, ORIGINAL, image.content_type),
         content_type=image.content_type,

@@ -55,7 +55,9 @@ class Incoming:
         return blobs.original_key(self.sha256)
 
     def source_key(self) -> str:
-        """Where the bytes are now: still staged, or already in place (moved by a dead worker)."""
+        """Where the bytes are now: still staged, or already in place (moved by a dead worker).
+        On S3 a move is a copy then a delete; after a crash between the two, the staged copy is
+        taken again, and copying it over the identical original is harmless."""
         if self.key and blobs.exists(self.key):
             return self.key
         if blobs.exists(self.original_key):

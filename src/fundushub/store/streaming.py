@@ -1,9 +1,13 @@
-"""Receive uploaded files straight into durable staging files, hashing as the bytes pass.
+"""Receive uploaded files straight into durable staging blobs, hashing as the bytes pass.
 
-Nothing is held in memory beyond one chunk and the hashing backlog (see digests.py): a file over
-the size limit stops being written the moment it crosses the limit, and files beyond the
-per-upload cap are not written at all; both are still reported, so the job can show every file
-the user sent.
+A staging blob is written through the storage (blobs.writer): a file under the media root, or an
+object in the bucket, uploaded part by part as the request body arrives, so that with S3 any
+worker on any machine can take it from there and no node needs a shared disk.
+
+Nothing is held in memory beyond one chunk (one upload part, with S3) and the hashing backlog
+(see digests.py): a file over the size limit stops being written the moment it crosses the limit,
+and files beyond the per-upload cap are not written at all; both are still reported, so the job
+can show every file the user sent.
 
 A request that fails keeps nothing: the handler remembers every file it staged, and
 discard_unkept() removes all but those handed to a job, whatever way the request ended (a refusal,
@@ -11,12 +15,8 @@ a parser error half-way through the body, an exception). A gate may refuse the r
 first file is staged (the upload form's CSRF token, which the form sends before its files).
 """
 
-import os
 import uuid
 
-from django.conf import settings
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParser
@@ -116,9 +116,8 @@ class StagingUploadHandler(FileUploadHandler):
         if self.files_seen > self.max_files:
             self.rejection = f"Too many files (max {self.max_files} per upload)"
             return
-        self.staged_name = uuid.uuid4().hex
-        self.local_path = os.path.join(settings.FILE_UPLOAD_TEMP_DIR, self.staged_name)
-        self.file = open(self.local_path, "xb")  # noqa: SIM115 - closed in file_complete
+        self.staged_key = f"staging/{uuid.uuid4().hex}"
+        self.file = blobs.writer(self.staged_key)
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
@@ -144,28 +143,16 @@ class StagingUploadHandler(FileUploadHandler):
             staged.rejection = "No selected file"
             return staged
         staged.mime, staged.head = sniff(self.head), self.head
-        self.file.flush()
-        os.fsync(self.file.fileno())  # bytes durable before any row refers to them
-        self.file.close()
-        staged.md5, staged.sha256 = self.digests.hexdigests()  # hashing overlapped the fsync
-        staged.staged_key = self._publish()
+        self.file.commit()  # bytes durable (fsynced, or the upload completed) before any row
+        self.file = None
+        staged.md5, staged.sha256 = self.digests.hexdigests()  # hashing overlapped the commit
+        staged.staged_key = self.staged_key
         return staged
 
     def upload_interrupted(self):
         if getattr(self, "file", None) is not None:
             self._drop_file()
 
-    def _publish(self) -> str:
-        """The staged file's storage key; copied into storage when storage is not this disk."""
-        key = f"staging/{self.staged_name}"
-        if blobs.local_path(key) != self.local_path:
-            with open(self.local_path, "rb") as f:
-                default_storage.save(key, File(f))
-            os.remove(self.local_path)
-        self.file = None
-        return key
-
     def _drop_file(self):
-        self.file.close()
-        os.remove(self.local_path)
+        self.file.abort()
         self.file = None

@@ -11,37 +11,18 @@ Who refers to what (a blob is content-addressed, so one file may have several re
 - edited/<sha>.png: an edited variant (Image.edited_sha256);
 - and, before any of those rows exist, a pending upload item or camera file (UploadItem.sha256,
   CameraFile.sha256).
-The store's own rows are asked here; the ways in answer for theirs through images/references.py.
+The store's own rows are asked here; the ways in answer for theirs through store/references.py.
 """
 
 from datetime import timedelta
 
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from fundushub.store import blobs
 from fundushub.store.references import referenced
 
 _BATCH = 500
 _SUFFIXES = {"originals": "", "thumbs": ".jpg", "edited": ".png"}
-
-
-def _folders(prefix: str):
-    """Each folder's files, as lists of (key, name): the prefix itself, then its fan-out folders."""
-    if not default_storage.exists(prefix):
-        return
-    dirs, files = default_storage.listdir(prefix)
-    yield [(f"{prefix}/{name}", name) for name in files]
-    for d in dirs:
-        yield [
-            (f"{prefix}/{d}/{name}", name) for name in default_storage.listdir(f"{prefix}/{d}")[1]
-        ]
-
-
-def _old(key: str, cutoff) -> bool:
-    try:
-        return default_storage.get_modified_time(key) < cutoff
-    except (FileNotFoundError, NotImplementedError):
-        return False
 
 
 def _referenced(kind: str, names: list[str]) -> set[str]:
@@ -52,24 +33,28 @@ def _referenced(kind: str, names: list[str]) -> set[str]:
     return found
 
 
+def _orphans(prefix: str, listed: list, cutoff) -> list[str]:
+    """The keys of a listing that are older than cutoff and that no row refers to. A staged file
+    is referred to by its key; a blob by its digest (its name without the suffix). A ".tmp" file
+    is a write that never finished (blobs.write_bytes renames on success): no row refers to it."""
+    old = [key for key, modified in listed if modified < cutoff]
+    if prefix == "staging":
+        kept = _referenced("staging", old)
+        return [key for key in old if key not in kept]
+    suffix = _SUFFIXES[prefix]
+    names = {key: key.rsplit("/", 1)[-1] for key in old}
+    kept = _referenced(prefix, [n.removesuffix(suffix) for n in names.values() if ".tmp" not in n])
+    return [k for k, n in names.items() if ".tmp" in n or n.removesuffix(suffix) not in kept]
+
+
 def sweep(grace: timedelta = timedelta(hours=1), dry_run: bool = False) -> dict:
+    """Remove (or, dry_run, count) the orphans older than grace, on either backend: a listing
+    brings each blob's age with its name."""
     cutoff = timezone.now() - grace
     removed = {"staging": 0, "originals": 0, "thumbs": 0, "edited": 0}
-    for files in _folders("staging"):
-        pending = _referenced("staging", [key for key, _ in files])
-        for key, _ in files:
-            if key not in pending and _old(key, cutoff):
-                removed["staging"] += 1
-                dry_run or default_storage.delete(key)
-    for prefix, suffix in _SUFFIXES.items():
-        for files in _folders(prefix):
-            # A ".tmp" file is a write that never finished (blobs.write_bytes renames on success).
-            shas = [name.removesuffix(suffix) for _, name in files if ".tmp" not in name]
-            kept = _referenced(prefix, shas)
-            for key, name in files:
-                if ".tmp" not in name and name.removesuffix(suffix) in kept:
-                    continue
-                if _old(key, cutoff):
-                    removed[prefix] += 1
-                    dry_run or default_storage.delete(key)
+    for prefix in removed:
+        for listed in blobs.walk(prefix):
+            for key in _orphans(prefix, listed, cutoff):
+                removed[prefix] += 1
+                dry_run or blobs.delete(key)
     return removed
