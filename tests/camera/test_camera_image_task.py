@@ -352,3 +352,32 @@ def test_a_file_whose_worker_died_half_way_is_queued_again_and_stored_after_its_
     assert (record.image_state, record.image_attempts) == ("stored", 2)
     assert record.image == Image.objects.get()
     assert blobs.exists(record.image.thumbnail_key)
+
+
+@pytest.mark.parametrize("attempts", [1, 3], ids=["queued-again", "at-the-last-attempt"])
+def test_a_file_a_worker_claims_while_the_reaper_looks_keeps_its_lease(
+    cam, monkeypatch, settings, attempts
+):
+    """The reaper lists a file whose lease ran out; before it changes the row, a worker claims
+    the file. The worker keeps its fresh lease: the file is neither queued a second time nor
+    given up as an error under it."""
+    from fundushub.camera import tasks
+
+    settings.FUNDUSHUB_MAX_ATTEMPTS = 3
+    record = camera_upload(cam.token, "left", fundus_jpeg(15))
+    DBTaskResult.objects.update(status="RUNNING")
+    CameraFile.objects.update(image_attempts=attempts)
+    expire_leases()
+    real_waiting = tasks.task_waiting
+
+    def claimed_meanwhile(path, pk):
+        assert tasks._claim(pk) is not None  # a worker takes the file between list and update
+        return real_waiting(path, pk)
+
+    monkeypatch.setattr(tasks, "task_waiting", claimed_meanwhile)
+    assert requeue_stale(0) == 0
+    record.refresh_from_db()
+    assert record.image_state == "pending"
+    assert record.image_attempts == attempts
+    assert record.image_lease_until > timezone.now()
+    assert task_rows(record) == 1

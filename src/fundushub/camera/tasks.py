@@ -135,20 +135,27 @@ def requeue_stale(idle_seconds: int) -> int:
     """
     now = timezone.now()
     cutoff = now - timedelta(seconds=idle_seconds)
-    stale = CameraFile.objects.filter(image_state="pending").filter(
-        Q(image_lease_until__lt=now) | Q(image_lease_until=None, received_at__lt=cutoff)
-    )
+    stale = CameraFile.objects.filter(image_state="pending").filter(_unleased(now, cutoff))
     count = 0
     for pk, attempts in stale.values_list("pk", "image_attempts"):
         if task_waiting(TASK_PATH, pk):
             continue
-        if _requeue(pk, attempts, now):
+        if _requeue(pk, attempts, now, cutoff):
             count += 1
     return count
 
 
-def _requeue(pk: int, attempts: int, now) -> bool:
-    row = CameraFile.objects.filter(pk=pk, image_state="pending", image_attempts=attempts)
+def _unleased(now, cutoff) -> Q:
+    """No live worker holds the file: its lease ran out, or it was never claimed though old."""
+    return Q(image_lease_until__lt=now) | Q(image_lease_until=None, received_at__lt=cutoff)
+
+
+def _requeue(pk: int, attempts: int, now, cutoff) -> bool:
+    # Still unleased when the row is changed: a worker that claimed the file since it was listed
+    # keeps its lease, and the file is neither queued twice nor given up under it.
+    row = CameraFile.objects.filter(pk=pk, image_state="pending", image_attempts=attempts).filter(
+        _unleased(now, cutoff)
+    )
     if attempts >= settings.FUNDUSHUB_MAX_ATTEMPTS:
         if row.update(
             image_state="error",
@@ -156,7 +163,7 @@ def _requeue(pk: int, attempts: int, now) -> bool:
             image_lease_until=None,
         ):
             state_changed("camera_image", "error", file_id=pk, attempt=attempts)
-        log.warning("Camera file %s ended as an error after %d attempts", pk, attempts)
+            log.warning("Camera file %s ended as an error after %d attempts", pk, attempts)
         return False
     with transaction.atomic():
         # The attempts fence: two reapers racing queue the file once.
