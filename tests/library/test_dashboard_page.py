@@ -191,6 +191,93 @@ def test_it_filters_by_dates_inclusively_in_the_site_time_zone(client, world, se
     assert len(card_ids(get(client, "?date_to=2026-02-28"))) == 1
 
 
+def test_date_range_kpis_add_whole_utc_days_and_the_part_days_at_its_ends(client, world, settings):
+    settings.TIME_ZONE = "Australia/Brisbane"  # local midnight is 14:00 UTC the day before
+    # 1–10 March local: UTC 28 Feb 14:00 to 10 Mar 14:00, so whole UTC days 1–9 March and two
+    # part-days, each with an image at its very start and end.
+    inside = [(2, 28, 14, 0), (2, 28, 23, 59), (3, 1, 0, 0), (3, 5, 12, 0), (3, 9, 23, 59)]
+    inside.append((3, 10, 13, 59))
+    for month, day, hour, minute in inside:
+        rows(world, 1, when=datetime(2026, month, day, hour, minute, tzinfo=UTC))
+    rows(world, 1, when=datetime(2026, 2, 28, 13, 59, tzinfo=UTC), area=world.right)
+    rows(world, 1, when=datetime(2026, 3, 10, 14, 0, tzinfo=UTC), area=None)
+    client.force_login(world.alice)
+    response = get(client, "?date_from=2026-03-01&date_to=2026-03-10")
+    assert kpi(response).total == 6 == len(card_ids(response))
+    assert breakdown(response, "Areas") == ([("Left eye", 6)], (0, 0))
+    assert breakdown(get(client, "?date_from=2026-03-01"), "Areas") == (
+        [("Left eye", 6), ("Not set", 1)],
+        (0, 0),
+    )
+    assert breakdown(get(client, "?date_to=2026-03-10"), "Areas") == (
+        [("Left eye", 6), ("Right eye", 1)],
+        (0, 0),
+    )
+    assert kpi(get(client, "?date_from=2026-03-11")).total == 1  # 10 March 14:00 UTC
+
+
+def test_date_range_kpis_add_whole_months_the_days_around_them_and_the_part_days(
+    client, world, settings
+):
+    settings.TIME_ZONE = "Australia/Brisbane"
+    # 15 January – 10 April local: part-day 14 Jan 14:00–24:00 UTC, days 15–31 Jan, months
+    # February and March, days 1–9 April, part-day 10 April 00:00–14:00 UTC.
+    inside = [(1, 14, 14, 0), (1, 20, 9, 0), (2, 10, 9, 0), (3, 31, 23, 59), (4, 1, 0, 0)]
+    inside.append((4, 10, 13, 59))
+    for month, day, hour, minute in inside:
+        rows(world, 1, when=datetime(2026, month, day, hour, minute, tzinfo=UTC))
+    rows(world, 1, when=datetime(2026, 1, 14, 13, 59, tzinfo=UTC), area=world.right)
+    rows(world, 1, when=datetime(2026, 4, 10, 14, 0, tzinfo=UTC), area=None)
+    rows(world, 2, when=datetime(2025, 12, 1, tzinfo=UTC), area=world.right)
+    client.force_login(world.alice)
+    assert kpi(get(client, "?date_from=2026-01-15&date_to=2026-04-10")).total == 6
+    assert breakdown(get(client, "?date_from=2026-01-15"), "Areas") == (
+        [("Left eye", 6), ("Not set", 1)],
+        (0, 0),
+    )
+    assert breakdown(get(client, "?date_to=2026-04-10"), "Areas") == (
+        [("Left eye", 6), ("Right eye", 3)],
+        (0, 0),
+    )
+    assert kpi(get(client, "?date_from=2026-02-01&date_to=2026-04-01")).total == 3
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Australia/Brisbane", "America/St_Johns"])
+def test_date_range_kpis_equal_a_count_of_the_images_in_any_time_zone(
+    client, world, settings, zone
+):
+    from fundushub.library.dashboard import filtered_images, parse_filters
+
+    settings.TIME_ZONE = zone  # St John's: UTC-3:30, with daylight saving
+    start = datetime(2026, 1, 27, tzinfo=UTC)
+    for hours in range(0, 24 * 70, 7):  # every 7 hours over ten weeks
+        rows(world, 1, when=start + timedelta(hours=hours))
+    client.force_login(world.alice)
+    days = ["2026-01-27", "2026-01-31", "2026-02-01", "2026-02-28", "2026-03-01", "2026-03-15"]
+    for i, date_from in enumerate(days):
+        for date_to in days[i:]:
+            query = {"date_from": date_from, "date_to": date_to}
+            want = filtered_images(world.alice, parse_filters(world.alice, query)).count()
+            got = kpi(get(client, f"?date_from={date_from}&date_to={date_to}")).total
+            assert got == want > 0, (date_from, date_to)
+
+
+@pytest.mark.parametrize("query", ["", "&date_from=2020-01-01", "&date_from=2020-01-03"])
+def test_the_kpis_are_summed_from_the_image_counts_not_counted_from_the_images(
+    client, world, query
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows(world, 3)
+    client.force_login(world.alice)
+    with CaptureQueriesContext(connection) as ctx:
+        assert kpi(get(client, f"?disease={world.dr.pk}{query}")).total == 3
+    sql = [q["sql"] for q in ctx.captured_queries]
+    (kpi_sql,) = [s for s in sql if "GROUP BY" in s and '"area_id"' in s]
+    assert "imagecount" in kpi_sql and "COUNT(*)" not in kpi_sql, kpi_sql
+
+
 @pytest.mark.parametrize(
     "name", ["hospital", "lab_unit", "camera", "disease", "area", "grading", "source"]
 )

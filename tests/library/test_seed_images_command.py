@@ -87,10 +87,38 @@ def test_it_is_audited(world):
     assert event.data["count"] == 5
 
 
+def test_with_pictures_the_rows_share_that_many_stored_pictures(world):
+    assert "Added 120 synthetic images" in _seed(120, "--size", "96x72", "--pictures", "3")
+    images = Image.objects.all()
+    assert images.count() == 120
+    assert len(set(images.values_list("sha256", flat=True))) == 3
+    assert len({(i.hospital_id, i.md5) for i in images}) == 120
+    for sha256 in set(images.values_list("sha256", flat=True)):
+        with blobs.open_blob(blobs.original_key(sha256)) as f:
+            assert hashlib.sha256(f.read()).hexdigest() == sha256
+        assert blobs.exists(blobs.thumbnail_key(sha256))
+    assert images.values("lab_unit").distinct().count() == 3
+    assert set(images.values_list("source", flat=True)) == {"direct", "camera"}
+    graded = images.filter(grading_status=GradingStatus.GRADED)
+    assert graded.exists() and not graded.filter(grades__isnull=True).exists()
+    assert not Grade.objects.exclude(image__grading_status=GradingStatus.GRADED).exists()
+    world.alice.refresh_from_db()
+    assert world.alice.file_upload_count == images.filter(uploaded_by=world.alice).count()
+
+
+def test_with_pictures_the_image_counts_match_the_rows(world):
+    from fundushub.store.models import DailyImageCount, ImageCount, MonthlyImageCount
+
+    _seed(200, "--size", "96x72", "--pictures", "2", "--batch", "70")
+    for counts in (ImageCount, MonthlyImageCount, DailyImageCount):
+        assert sum(counts.objects.values_list("n", flat=True)) == 200
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["0"], "N must be at least 1"),
+        (["5", "--pictures", "0"], "--pictures must be at least 1"),
         (["5", "--size", "big"], "--size must look like 768x576"),
         (["5", "--size", "10x10"], "between 64 and 4000"),
         (["5", "--days", "0"], "at least 1"),

@@ -236,8 +236,8 @@ def scoped_images(user):
     query to a few rows: it would union two index look-ups (lab unit, uploader) or take the
     disease index, then sort every matching row, which grows with the table. With scope and
     filters on plain values it walks the (created_at, id) covering index newest first and
-    stops after one page, and groups the KPIs over the covering KPI index (bench/RESULTS.md).
-    PostgreSQL has statistics (autovacuum analyses) and gets the bare columns.
+    stops after one page (bench/RESULTS.md). The KPI cards read the image counts instead
+    (library/kpis.py). PostgreSQL has statistics (autovacuum analyses) and gets the bare columns.
     """
     if not user.is_authenticated:
         return Image.objects.none()
@@ -257,15 +257,25 @@ COLUMNS = {
 }
 
 
-def filtered_images(user, filters: Filters):
-    """The user's visible images narrowed by the filters (unordered)."""
+def date_range(filters: Filters) -> tuple[datetime | None, datetime | None]:
+    """[from, to) of the date filters as instants (None: that side is open). Inclusive: up to
+    the start of the day after "date to", in the site's time zone."""
+    v = filters.values
+    lower = _start_of(v["date_from"]) if "date_from" in v else None
+    upper = _start_of(v["date_to"] + timedelta(days=1)) if "date_to" in v else None
+    return lower, upper
+
+
+def filtered_images(user, filters: Filters, *, dates: bool = True):
+    """The user's visible images narrowed by the filters (unordered); dates=False leaves the
+    date filters to the caller."""
     images = scoped_images(user)
     v = filters.values
-    if "date_from" in v:
-        images = images.filter(created_at__gte=_start_of(v["date_from"]))
-    if "date_to" in v:
-        # Inclusive: up to the start of the next day, in the site's time zone.
-        images = images.filter(created_at__lt=_start_of(v["date_to"] + timedelta(days=1)))
+    lower, upper = date_range(filters) if dates else (None, None)
+    if lower is not None:
+        images = images.filter(created_at__gte=lower)
+    if upper is not None:
+        images = images.filter(created_at__lt=upper)
     for name, column in COLUMNS.items():
         if name in v:
             value = v[name]

@@ -21,7 +21,7 @@ def dashboard(request):
     options = board.options_for(user)
     images = board.filtered_images(user, filters)
     page, cursor_message = grid.page_of(user, images, filters, request.GET)
-    figures = kpis.compute(images, options)
+    figures = kpis.compute(user, filters, options)
     grid.link_kpis(figures, filters)
     context = {
         "filters": filters,

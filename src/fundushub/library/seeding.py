@@ -1,13 +1,19 @@
 """Synthetic fundus images with plausible metadata, for demos and load tests.
 
-Every seeded image is a real, decodable JPEG in the store (blob, thumbnail, row), distinct in its
-bytes, spread over the reference data with skewed frequencies (so top-3 breakdowns mean
-something) and over a span of days (so date filters and deep pages have something to find).
+Every seeded image is a real, decodable JPEG in the store (blob, thumbnail, row), spread over the
+reference data with skewed frequencies (so top-3 breakdowns mean something) and over a span of
+days (so date filters and deep pages have something to find). By default each has bytes of its
+own. With `pictures`, the rows share that many generated pictures — demo and load-test data, made
+for size: no picture is drawn or written per row, each row's md5 (the per-hospital duplicate key)
+is unique to the row rather than the digest of its bytes (its sha256 still names them), rows are
+dated oldest first as real ones arrive, and go in by large batches (COPY on PostgreSQL).
 """
 
 import contextlib
+import functools
 import hashlib
 import io
+import itertools
 import math
 import random
 import uuid
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from PIL import Image as PILImage
@@ -64,8 +70,12 @@ def _choices() -> Choices:
 
 def _skewed(rng: random.Random, items: list):
     """Pick with Zipf-like weights: the first items are much more common than the last."""
-    weights = [1 / (i + 1) ** 1.2 for i in range(len(items))]
-    return rng.choices(items, weights)[0]
+    return rng.choices(items, cum_weights=_cumulative_weights(len(items)))[0]
+
+
+@functools.cache
+def _cumulative_weights(n: int) -> list[float]:
+    return list(itertools.accumulate(1 / (i + 1) ** 1.2 for i in range(n)))
 
 
 def _retina(rng: random.Random, size: tuple[int, int]) -> PILImage.Image:
@@ -141,52 +151,61 @@ def _keep_created_at():
         field.auto_now_add = True
 
 
-def _row(rng, choices: Choices, data: bytes, thumb: bytes, size, created_at) -> tuple[Image, str]:
-    sha256 = hashlib.sha256(data).hexdigest()
-    blobs.write_bytes(blobs.original_key(sha256), data)
-    blobs.write_bytes(blobs.thumbnail_key(sha256), thumb)
+STATUSES = [GradingStatus.UNGRADED, GradingStatus.PRE_GRADED, GradingStatus.GRADED]
+
+
+def _metadata(rng, choices: Choices, created_at) -> dict:
+    """A row's columns but the file's own (by attname: lab_unit_id, not lab_unit)."""
     unit = _skewed(rng, choices.lab_units)
     camera_source = rng.random() < 0.3
     areas = [a for a in choices.areas if a.code in ("left", "right")] if camera_source else []
     area = rng.choice(areas) if areas else _skewed(rng, choices.areas)
     users = choices.uploaders.get(unit.pk, [])
-    status = rng.choices(
-        [GradingStatus.UNGRADED, GradingStatus.PRE_GRADED, GradingStatus.GRADED], [75, 10, 15]
-    )[0]
-    image = Image(
-        id=uuid.uuid4(),  # not from rng: a re-run with the same seed adds new rows
-        source=Image.Source.CAMERA if camera_source else Image.Source.DIRECT,
-        created_at=created_at,
-        uploaded_by=None if camera_source or not users else rng.choice(users),
-        hospital_id=unit.hospital_id,
-        lab_unit=unit,
-        camera=_skewed(rng, choices.cameras) if choices.cameras else None,
-        disease=_skewed(rng, choices.diseases),
-        area=area,
-        mydriatic=rng.random() < 0.3,
-        subject_identifier=f"SIM-{rng.randint(1, 9999):04d}" if camera_source else "",
-        original_filename=f"IMG_{created_at:%Y%m%d_%H%M%S}_{rng.randint(0, 999):03d}.jpg",
-        content_type=JPEG,
-        size=len(data),
-        width=size[0],
-        height=size[1],
-        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        sha256=sha256,
-        grading_status=status,
-    )
-    return image, status
+    return {
+        "id": uuid.uuid4(),  # not from rng: a re-run with the same seed adds new rows
+        "source": Image.Source.CAMERA if camera_source else Image.Source.DIRECT,
+        "created_at": created_at,
+        "uploaded_by_id": None if camera_source or not users else rng.choice(users).pk,
+        "hospital_id": unit.hospital_id,
+        "lab_unit_id": unit.pk,
+        "camera_id": _skewed(rng, choices.cameras).pk if choices.cameras else None,
+        "disease_id": _skewed(rng, choices.diseases).pk,
+        "area_id": area.pk,
+        "mydriatic": rng.random() < 0.3,
+        "subject_identifier": f"SIM-{rng.randint(1, 9999):04d}" if camera_source else "",
+        "original_filename": f"IMG_{created_at:%Y%m%d_%H%M%S}_{rng.randint(0, 999):03d}.jpg",
+        "grading_status": rng.choices(STATUSES, [75, 10, 15])[0],
+    }
 
 
-def _grades(rng, image: Image, graders: list) -> list[Grade]:
-    scale = [code for code, _ in grading.scale_for(image.disease)]
+def _file(data: bytes, thumb: bytes, size) -> dict:
+    """Store a picture and its thumbnail; a row's columns that describe the file."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    blobs.write_bytes(blobs.original_key(sha256), data)
+    blobs.write_bytes(blobs.thumbnail_key(sha256), thumb)
+    return {
+        "content_type": JPEG,
+        "size": len(data),
+        "width": size[0],
+        "height": size[1],
+        "md5": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        "sha256": sha256,
+    }
+
+
+def _grades(rng, row: dict, choices: Choices, graders: list, graded_at) -> list[dict]:
+    """A graded row's grade revisions, as Grade columns."""
+    disease = next(d for d in choices.diseases if d.pk == row["disease_id"])
+    scale = [code for code, _ in grading.scale_for(disease)]
     return [
-        Grade(
-            image=image,
-            revision=revision,
-            disease=image.disease,
-            grade=rng.choice(scale),
-            graded_by=rng.choice(graders) if graders else None,
-        )
+        {
+            "image_id": row["id"],
+            "revision": revision,
+            "disease_id": disease.pk,
+            "grade": rng.choice(scale),
+            "graded_by_id": rng.choice(graders).pk if graders else None,
+            "graded_at": graded_at,
+        }
         for revision in range(1, rng.choice((1, 1, 1, 2, 3)) + 1)
     ]
 
@@ -199,42 +218,100 @@ def seed_images(
     days: int = 365,
     quality: int = 85,
     batch: int = 500,
+    pictures: int | None = None,
     progress=None,
 ) -> int:
-    """Add n new synthetic images (a picture that happens to exist already is replaced by
-    another); returns n."""
+    """Add n new synthetic images; returns n. Each gets a picture of its own (one that happens to
+    exist already is replaced by another), or with pictures=K the rows share K generated
+    pictures: demo and load-test data, see the module's docstring."""
     rng = random.Random(seed)
     choices = _choices()
     graders = list(User.objects.filter(groups__permissions__codename="grade_image").distinct())
-    bases = [_retina(random.Random(seed * 1000 + i), size) for i in range(BASES)]
-    thumb_bases = [_thumbnail_base(b) for b in bases]
+    draw = _painter(rng, seed, size, quality)
+    shared = [_file(*draw(), size) for _ in range(pictures)] if pictures else None
+    insert = _insert if not shared else _copy_in if connection.vendor == "postgresql" else _add_all
     now = timezone.now()
     added = 0
     while added < n:
         rows, grades = [], []
         for _ in range(min(batch, n - added)):
-            which = rng.randrange(BASES)
-            data, thumb = _pictures(rng, bases[which], thumb_bases[which], quality)
-            created_at = now - timedelta(seconds=rng.uniform(0, days * 86400))
-            image, status = _row(rng, choices, data, thumb, size, created_at)
-            rows.append(image)
-            if status == GradingStatus.GRADED:
-                grades += _grades(rng, image, graders)
-        added += _insert(rows, grades)
+            if shared:  # oldest first, as real images arrive: tables and counts in time order
+                age = 1 - (added + len(rows) + rng.random()) / n
+            else:
+                age = rng.random()
+            row = _metadata(rng, choices, now - timedelta(seconds=age * days * 86400))
+            if shared:
+                row.update(rng.choice(shared), md5=row["id"].hex)  # unique: nothing conflicts
+            else:
+                row.update(_file(*draw(), size))
+            rows.append(row)
+            if row["grading_status"] == GradingStatus.GRADED:
+                grades += _grades(rng, row, choices, graders, now)
+        added += insert(rows, grades)
         if progress:
             progress(added, n)
     return added
 
 
-def _insert(rows: list[Image], grades: list[Grade]) -> int:
+def _painter(rng, seed: int, size, quality: int):
+    """draw() -> (JPEG, thumbnail JPEG): a new picture on one of BASES retinas."""
+    bases = [_retina(random.Random(seed * 1000 + i), size) for i in range(BASES)]
+    thumb_bases = [_thumbnail_base(b) for b in bases]
+
+    def draw():
+        which = rng.randrange(BASES)
+        return _pictures(rng, bases[which], thumb_bases[which], quality)
+
+    return draw
+
+
+def _insert(rows: list[dict], grades: list[dict]) -> int:
     """One transaction per batch. The unique constraint decides duplicates (vanishingly rare):
     rows it refused are left out, with their grades and quota."""
     with transaction.atomic(), _keep_created_at():
-        Image.objects.bulk_create(rows, ignore_conflicts=True)
-        kept = set(Image.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
-        Grade.objects.bulk_create([g for g in grades if g.image.pk in kept])
-        # Seeded direct uploads count against their uploader's quota like real ones.
-        per_user = Counter(r.uploaded_by_id for r in rows if r.uploaded_by_id and r.pk in kept)
-        for user_id, count in per_user.items():
-            User.objects.filter(pk=user_id).update(file_upload_count=F("file_upload_count") + count)
+        Image.objects.bulk_create([Image(**r) for r in rows], ignore_conflicts=True)
+        ids = [r["id"] for r in rows]
+        kept = set(Image.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        Grade.objects.bulk_create([Grade(**g) for g in grades if g["image_id"] in kept])
+        _count_against_quota([r for r in rows if r["id"] in kept])
     return len(kept)
+
+
+def _add_all(rows: list[dict], grades: list[dict]) -> int:
+    """Shared pictures, not on PostgreSQL: rows whose md5s are their own cannot conflict."""
+    with transaction.atomic(), _keep_created_at():
+        Image.objects.bulk_create([Image(**r) for r in rows])
+        Grade.objects.bulk_create([Grade(**g) for g in grades])
+        _count_against_quota(rows)
+    return len(rows)
+
+
+def _copy_in(rows: list[dict], grades: list[dict]) -> int:
+    """Shared pictures on PostgreSQL: the batch by COPY, the fastest way in, in one transaction."""
+    with transaction.atomic():
+        _copy(Image, rows)
+        _copy(Grade, grades)
+        _count_against_quota(rows)
+    return len(rows)
+
+
+def _copy(model, rows: list[dict]) -> None:
+    """COPY rows (dicts by attname) into model's table; a column a row lacks gets its default,
+    an auto primary key its sequence."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if f.attname in rows[0] or not f.primary_key]
+    names = [f.attname for f in fields]
+    defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in fields}
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    statement = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[name] if name in row else defaults[name] for name in names])
+
+
+def _count_against_quota(rows: list[dict]) -> None:
+    """Seeded direct uploads count against their uploader's quota like real ones."""
+    per_user = Counter(r["uploaded_by_id"] for r in rows if r["uploaded_by_id"])
+    for user_id, count in per_user.items():
+        User.objects.filter(pk=user_id).update(file_upload_count=F("file_upload_count") + count)

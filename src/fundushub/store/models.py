@@ -15,6 +15,19 @@ class GradingStatus(models.TextChoices):
     GRADED = "graded", "Graded"
 
 
+# What image counts are kept by (the dashboard's scope and filter columns), in their keys' order.
+COUNTED_BY = (
+    "lab_unit_id",
+    "uploaded_by_id",
+    "camera_id",
+    "disease_id",
+    "area_id",
+    "grading_status",
+    "source",
+    "hospital_id",
+)
+
+
 class ImageQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The images of the lab units the user is assigned to, and their own uploads."""
@@ -127,3 +140,63 @@ class Image(models.Model):
     def is_locked_for_editing(self) -> bool:
         """Pre-graded and graded images keep their pixels: a grade refers to what was seen."""
         return self.grading_status != GradingStatus.UNGRADED
+
+
+class CountedImages(models.Model):
+    """How many images share the dashboard's scope and filter columns: the KPI cards sum these
+    rather than count every image. Database triggers (migration 0006) keep them in the transaction
+    of every insert, update and delete of an image, whatever wrote it (the ORM, bulk or raw SQL,
+    a cascade); tests/store/test_image_counts.py checks them against a fresh count. A missing
+    uploader, camera, disease or area is 0, so the key is unique without NULLs; a count that
+    reaches 0 is removed."""
+
+    hospital_id = models.BigIntegerField()
+    lab_unit_id = models.BigIntegerField()
+    uploaded_by_id = models.BigIntegerField()
+    camera_id = models.BigIntegerField()
+    disease_id = models.BigIntegerField()
+    area_id = models.BigIntegerField()
+    grading_status = models.CharField(max_length=12)
+    source = models.CharField(max_length=10)
+    n = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class ImageCount(CountedImages):
+    """Every day's images together: the KPI cards without a date filter."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=list(COUNTED_BY), name="image_count_key")]
+
+    def __str__(self):
+        return f"lab unit {self.lab_unit_id}: {self.n}"
+
+
+class MonthlyImageCount(CountedImages):
+    """The images of one UTC month (month is its first day): the whole months of a date range."""
+
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", *COUNTED_BY], name="monthly_image_count_key")
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} lab unit {self.lab_unit_id}: {self.n}"
+
+
+class DailyImageCount(CountedImages):
+    """The images of one UTC day: the days of a date range outside its whole months."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", *COUNTED_BY], name="daily_image_count_key")
+        ]
+
+    def __str__(self):
+        return f"{self.day} lab unit {self.lab_unit_id}: {self.n}"
