@@ -163,7 +163,6 @@ def _upload(client, world, data, user=None):
 
 
 def test_it_keeps_the_bytes_of_an_upload_whose_worker_died_after_moving_them(client, world):
-    from fundushub.store import intake
     from fundushub.store.sweep import sweep as sweep_now
     from fundushub.uploads.models import ItemState, UploadItem
 
