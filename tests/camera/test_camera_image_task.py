@@ -381,3 +381,16 @@ def test_a_file_a_worker_claims_while_the_reaper_looks_keeps_its_lease(
     assert record.image_attempts == attempts
     assert record.image_lease_until > timezone.now()
     assert task_rows(record) == 1
+
+
+def test_a_file_whose_bytes_are_gone_fails_in_words_that_say_so(cam):
+    # Found by mutation testing: nothing read the store's LostBytes message before.
+    record = camera_upload(cam.token, "left", fundus_jpeg(16))
+    blobs.delete(record.stored_filename)
+    run_worker()
+    record.refresh_from_db()
+    assert not Image.objects.exists()
+    assert (record.image_state, record.image_detail) == (
+        "pending",
+        "Attempt 1 failed: LostBytes: The bytes were lost before they were stored",
+    )

@@ -260,3 +260,47 @@ def test_an_upload_that_loses_the_race_is_a_duplicate_and_gives_its_quota_back(
     assert Image.objects.count() == 1
     assert not item.quota_held
     assert User.objects.get(pk=world.alice.pk).file_upload_count == 0
+
+
+# --- found by mutation testing (mutmut): a copy, and a race among other rows ---------------------
+
+
+def test_a_copy_of_a_stored_image_is_neither_admitted_nor_decoded_nor_written_again(
+    world, monkeypatch
+):
+    image, _ = add_image(in_memory(fundus_png(5)), fields(world))
+    touched, admitted, seen = [], [], []
+    monkeypatch.setattr(intake, "decode_with_thumbnail", lambda *a: touched.append("decode"))
+    monkeypatch.setattr(blobs, "write_bytes", lambda *a: touched.append("write"))
+    monkeypatch.setattr(blobs, "move_into_place", lambda *a: touched.append("move"))
+
+    again = add_image(
+        in_memory(fundus_png(5)),
+        fields(world, original_filename="copy.png"),
+        admit=lambda: admitted.append("asked") or False,  # the quota is used up: still a copy
+        within=lambda i, c: seen.append((i, c)),
+    )
+    assert again == (image, False)
+    assert seen == [(image, False)]
+    assert admitted == [] and touched == []
+
+
+@pytest.fixture
+def competitor_among_others(world, request):
+    """The competing insert, with the same bytes already stored for another hospital and another
+    image already stored for St Lucia."""
+    elsewhere, _ = add_image(
+        in_memory(fundus_jpeg(4)),
+        fields(world, hospital_id=world.northgate.pk, lab_unit=world.outpatients),
+    )
+    add_image(in_memory(fundus_jpeg(5)), fields(world, original_filename="neighbour.jpg"))
+    return request.getfixturevalue("competitor"), elsewhere
+
+
+def test_an_insert_that_loses_the_race_returns_its_own_hospitals_row_among_others(
+    world, competitor_among_others
+):
+    competitor, elsewhere = competitor_among_others
+    image, created = add_image(staged(fundus_jpeg(4)), fields(world))
+    assert (image, created) == (competitor[0], False)
+    assert image.hospital_id == world.st_lucia.pk and image != elsewhere

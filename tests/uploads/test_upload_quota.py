@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from fundushub.accounts.models import User
 from fundushub.store.models import Image
-from fundushub.uploads.ingest import QUOTA_EXCEEDED
+from fundushub.uploads.ingest import QUOTA_EXCEEDED, give_back_held_quota
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
 from fundushub.uploads.tasks import process_job, reclaim_expired
 from tests.conftest import form_data, fundus_jpeg, run_worker
@@ -169,3 +169,60 @@ def test_under_parallel_workers_the_files_on_disk_are_exactly_the_stored_images(
     assert items.filter(state=ItemState.COMPLETED).count() == 5
     refused = items.filter(state=ItemState.ERROR)
     assert set(refused.values_list("detail", flat=True)) == {QUOTA_EXCEEDED}
+
+
+# --- found by mutation testing (mutmut): give back one unit, only the given-up item's, once ------
+
+
+def test_a_reservation_given_back_returns_one_unit_not_more(alice, world):
+    User.objects.filter(pk=world.alice.pk).update(file_upload_count=3)
+    upload(alice, world, [("cut.jpg", fundus_jpeg(1)[:2000])])
+    run_worker()
+    assert UploadItem.objects.get().state == ItemState.ERROR
+    assert used(world) == 3
+
+
+def test_giving_up_on_a_dead_workers_item_leaves_other_items_reservations_alone(
+    alice, world, settings
+):
+    job = upload(alice, world, [("a.jpg", fundus_jpeg(1)), ("b.jpg", fundus_jpeg(2))])
+    dead, live = job.items.order_by("position")
+    UploadItem.objects.filter(pk=dead.pk).update(
+        state=ItemState.PROCESSING,
+        attempts=settings.FUNDUSHUB_MAX_ATTEMPTS,
+        lease_until=timezone.now() - timedelta(seconds=1),
+        quota_held=True,
+    )
+    UploadItem.objects.filter(pk=live.pk).update(  # a live worker's claim, far from expiry
+        state=ItemState.PROCESSING,
+        attempts=1,
+        lease_until=timezone.now() + timedelta(hours=1),
+        quota_held=True,
+    )
+    User.objects.filter(pk=world.alice.pk).update(file_upload_count=2)
+    reclaim_expired()
+    live.refresh_from_db()
+    assert (live.state, live.quota_held) == (ItemState.PROCESSING, True)
+    assert used(world) == 1
+
+
+def test_two_reapers_giving_back_the_same_items_reservation_give_it_back_once(alice, world):
+    job = upload(alice, world, [("a.jpg", fundus_jpeg(1))])
+    item = job.items.get()
+    UploadItem.objects.filter(pk=item.pk).update(state=ItemState.ERROR, quota_held=True)
+    User.objects.filter(pk=world.alice.pk).update(file_upload_count=2)
+    other_reaper = []
+
+    def after_the_first_query(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not other_reaper:  # the other reaper runs between this one's SELECT and its UPDATE
+            other_reaper.append(True)
+            give_back_held_quota([item.pk])
+        return result
+
+    with connection.execute_wrapper(after_the_first_query):
+        give_back_held_quota([item.pk])
+    assert other_reaper
+    item.refresh_from_db()
+    assert not item.quota_held
+    assert used(world) == 1
