@@ -1,5 +1,6 @@
-"""Image counts (store.models: ImageCount, MonthlyImageCount, DailyImageCount): the triggers keep
-them equal to a fresh count of the images after every kind of write, on SQLite and PostgreSQL."""
+"""Image counts (store.models: ImageCount, DatedImageCount's monthly and daily rows): the triggers
+keep them equal to a fresh count of the images after every kind of write, on SQLite and
+PostgreSQL."""
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -11,14 +12,7 @@ from django.test import RequestFactory
 from fundushub.grading.grades import record_grade
 from fundushub.library import metadata
 from fundushub.library.deletion import delete_images
-from fundushub.store.models import (
-    COUNTED_BY,
-    DailyImageCount,
-    GradingStatus,
-    Image,
-    ImageCount,
-    MonthlyImageCount,
-)
+from fundushub.store.models import COUNTED_BY, DatedImageCount, GradingStatus, Image, ImageCount
 from tests.conftest import store_image
 
 _n = 0
@@ -37,12 +31,13 @@ def fresh_counts() -> tuple[dict, dict, dict]:
 
 
 def kept_counts() -> tuple[dict, dict, dict]:
+    dated = DatedImageCount.objects.values_list("start", *COUNTED_BY, "n")
     return tuple(
         {row[:-1]: row[-1] for row in rows}
         for rows in (
             ImageCount.objects.values_list(*COUNTED_BY, "n"),
-            MonthlyImageCount.objects.values_list("month", *COUNTED_BY, "n"),
-            DailyImageCount.objects.values_list("day", *COUNTED_BY, "n"),
+            dated.filter(monthly=True),
+            dated.filter(monthly=False),
         )
     )
 
@@ -127,11 +122,11 @@ def test_counts_roll_back_with_the_transaction_that_moved_them(world):
 def test_a_count_that_reaches_zero_is_removed(world):
     (image,) = rows(world, datetime(2026, 6, 1, tzinfo=UTC))
     Image.objects.filter(pk=image.pk).update(disease=world.glaucoma)
-    for counts in (ImageCount, MonthlyImageCount, DailyImageCount):
-        assert list(counts.objects.values_list("disease_id", "n")) == [(world.glaucoma.pk, 1)]
+    assert list(ImageCount.objects.values_list("disease_id", "n")) == [(world.glaucoma.pk, 1)]
+    dated = DatedImageCount.objects.order_by("-monthly").values_list("monthly", "disease_id", "n")
+    assert list(dated) == [(True, world.glaucoma.pk, 1), (False, world.glaucoma.pk, 1)]
     Image.objects.filter(pk=image.pk).delete()
-    for counts in (ImageCount, MonthlyImageCount, DailyImageCount):
-        assert not counts.objects.exists()
+    assert not ImageCount.objects.exists() and not DatedImageCount.objects.exists()
 
 
 def test_one_statement_over_many_images_moves_each_count_once(world):

@@ -3,8 +3,8 @@
 The statement returns (camera, disease, area, n) rows, at most (cameras+1) × (diseases+1) ×
 (areas+1) per part however many images match; the total and each top-3 breakdown are sums over
 them. They are summed from image counts kept by database triggers (store.models: ImageCount, and
-for a date range MonthlyImageCount and DailyImageCount), so the cards cost about the same at any
-number of images. A date range is its whole UTC months and days from the counts plus, where the
+DatedImageCount's monthly and daily rows for a date range), so the cards cost about the same at
+any number of images. A date range is its whole UTC months and days from the counts plus, where the
 site's midnight is not UTC's, the images of the part-days at its ends, all in the same statement
 (UNION ALL). A filter the counts do not keep (an upload job) counts the images themselves.
 """
@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Count, Q, Sum
 
 from fundushub.library import dashboard as board
-from fundushub.store.models import DailyImageCount, ImageCount, MonthlyImageCount
+from fundushub.store.models import DatedImageCount, ImageCount
 
 TOP = 3
 NOT_SET = "Not set"
@@ -129,25 +129,29 @@ def _midnight(day: date) -> datetime:
 
 
 def _dated_counts(user, filters, first, end) -> list:
-    """The whole months of the days [first, end) from the monthly counts, the days around them
-    from the daily ones: a long range reads few rows."""
+    """The days [first, end) from the dated counts: its whole months by their monthly rows, the
+    days around them by their daily rows, in one read of one table."""
     start = first if first is None or first.day == 1 else _next_month(first)
     stop = None if end is None else end.replace(day=1)
     if start and stop and start >= stop:  # no whole month
-        return [_summed(DailyImageCount.objects.filter(day__gte=first, day__lt=end), user, filters)]
-    months = MonthlyImageCount.objects.all()
-    months = months.filter(month__gte=start) if start else months
-    months = months.filter(month__lt=stop) if stop else months
-    parts = [_summed(months, user, filters)]
-    days = []
-    if first is not None and first < start:
-        days.append(Q(day__gte=first, day__lt=start))
-    if end is not None and stop < end:
-        days.append(Q(day__gte=stop, day__lt=end))
-    if days:
-        either = functools.reduce(operator.or_, days)
-        parts.append(_summed(DailyImageCount.objects.filter(either), user, filters))
-    return parts
+        periods = [_period(False, first, end)]
+    else:
+        periods = [_period(True, start, stop)]
+        if first is not None and first < start:
+            periods.append(_period(False, first, start))
+        if end is not None and stop < end:
+            periods.append(_period(False, stop, end))
+    dated = DatedImageCount.objects.filter(functools.reduce(operator.or_, periods))
+    return [_summed(dated, user, filters)]
+
+
+def _period(monthly: bool, since, until) -> Q:
+    q = Q(monthly=monthly)
+    if since is not None:
+        q &= Q(start__gte=since)
+    if until is not None:
+        q &= Q(start__lt=until)
+    return q
 
 
 def _next_month(day: date) -> date:

@@ -144,11 +144,11 @@ class Image(models.Model):
 
 class CountedImages(models.Model):
     """How many images share the dashboard's scope and filter columns: the KPI cards sum these
-    rather than count every image. Database triggers (migration 0006) keep them in the transaction
-    of every insert, update and delete of an image, whatever wrote it (the ORM, bulk or raw SQL,
-    a cascade); tests/store/test_image_counts.py checks them against a fresh count. A missing
-    uploader, camera, disease or area is 0, so the key is unique without NULLs; a count that
-    reaches 0 is removed."""
+    rather than count every image. Database triggers (migrations 0006, 0008) keep them in the
+    transaction of every insert, update and delete of an image, whatever wrote it (the ORM, bulk
+    or raw SQL, a cascade); tests/store/test_image_counts.py checks them against a fresh count.
+    A missing uploader, camera, disease or area is 0, so the key is unique without NULLs; a count
+    that reaches 0 is removed."""
 
     hospital_id = models.BigIntegerField()
     lab_unit_id = models.BigIntegerField()
@@ -174,29 +174,20 @@ class ImageCount(CountedImages):
         return f"lab unit {self.lab_unit_id}: {self.n}"
 
 
-class MonthlyImageCount(CountedImages):
-    """The images of one UTC month (month is its first day): the whole months of a date range."""
+class DatedImageCount(CountedImages):
+    """The images of one UTC month (monthly, start its first day) or of one UTC day: the KPI cards
+    of a date range read its whole months and the days around them, from one table."""
 
-    month = models.DateField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["month", *COUNTED_BY], name="monthly_image_count_key")
-        ]
-
-    def __str__(self):
-        return f"{self.month:%Y-%m} lab unit {self.lab_unit_id}: {self.n}"
-
-
-class DailyImageCount(CountedImages):
-    """The images of one UTC day: the days of a date range outside its whole months."""
-
-    day = models.DateField()
+    monthly = models.BooleanField()
+    start = models.DateField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", *COUNTED_BY], name="daily_image_count_key")
+            models.UniqueConstraint(
+                fields=["monthly", "start", *COUNTED_BY], name="dated_image_count_key"
+            )
         ]
 
     def __str__(self):
-        return f"{self.day} lab unit {self.lab_unit_id}: {self.n}"
+        period = f"{self.start:%Y-%m}" if self.monthly else f"{self.start}"
+        return f"{period} lab unit {self.lab_unit_id}: {self.n}"
