@@ -6,22 +6,21 @@ report with their SHA-256 checksums, then ask for the status.
 
 1. Throughput: examinations/s and files/s from --clients cameras with the worker running, and the
    ratio to the direct-upload floor (read + MD5 + SHA-256 + write/fsync + thumbnail of the same
-   images, one process) until every image is in the store.
-2. Overhead: with the worker stopped (so thumbnails do not compete for the CPUs) and every request
-   body encoded before the clock starts (so the client's own work is not counted), one camera
-   times each upload. Its floor is what durably storing the same bytes in a content-addressed
-   store takes at the least, measured here on the same disk: MD5 + SHA-256, write + fsync a file,
-   rename it to its hash and fsync the directory (a new name is durable only then). The overhead
-   is the median upload minus the median floor, for a report and for a 4-5 MB image.
+   images, one process) until every image is in the store. With --storage s3 the server keeps its
+   bytes in a SeaweedFS bucket started for the run, and the floor PUTs the original and the
+   thumbnail into the same bucket instead of writing them.
+2. Overhead (bench/upload_overhead.py): one camera, the worker stopped, each upload timed against
+   durable-store floors on the same disk and a bare server; local storage only.
 
     uv run python bench/camera_api.py              # 60 examinations, 4 clients
     uv run python bench/camera_api.py -n 20 --clients 2
+    uv run python bench/camera_api.py -n 30 --workers 3 --storage s3
 """
 
 import argparse
 import csv
 import hashlib
-import os
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -30,8 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -39,13 +37,17 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import (  # noqa: E402
     MB,
+    CpuMeter,
     Server,
     _fundushub,
     _raise_interrupt,
+    _s3_cpu,
     free_port,
     make_samples,
     measure_floor,
 )
+from object_storage import add_argument, open_storage  # noqa: E402
+from upload_overhead import overhead_phase, overhead_rows  # noqa: E402
 
 REPORT = b"<!DOCTYPE html><html><body><h1>Fundus report</h1><p>No DR.</p></body></html>"
 
@@ -107,149 +109,6 @@ class Camera:
             self.errors.append(f"{subject} incomplete: {status}")
 
 
-_HASHERS = ThreadPoolExecutor(2)
-
-
-def _done(value) -> Future:
-    future = Future()
-    future.set_result(value)
-    return future
-
-
-def durable_store_seconds(data: bytes, scratch: Path, parallel: bool = False) -> float:
-    """The least a durable content-addressed store does: hash, write + fsync, rename, fsync dir.
-
-    With `parallel`, MD5 and SHA-256 run on two threads while the file is written and fsynced,
-    as the server does them: the floor for a server that overlaps them.
-    """
-    scratch.mkdir(exist_ok=True)
-    start = time.perf_counter()
-    if parallel:
-        md5 = _HASHERS.submit(lambda: hashlib.md5(data, usedforsecurity=False).hexdigest())
-        sha = _HASHERS.submit(lambda: hashlib.sha256(data).hexdigest())
-    else:  # inline: a thread hand-off would make this floor slower than it is
-        md5 = _done(hashlib.md5(data, usedforsecurity=False).hexdigest())
-        sha = _done(hashlib.sha256(data).hexdigest())
-    tmp = scratch / uuid.uuid4().hex
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    final = scratch / f"{sha.result()}-{md5.result()}-{uuid.uuid4().hex}"
-    os.replace(tmp, final)
-    fd = os.open(scratch, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    seconds = time.perf_counter() - start
-    final.unlink()
-    return seconds
-
-
-def encoded(name: str, data: bytes) -> tuple[bytes, dict]:
-    """A multipart body with the file and its checksum, as a camera sends it."""
-    b = uuid.uuid4().hex
-    head = (
-        f'--{b}\r\nContent-Disposition: form-data; name="checksum"\r\n\r\n'
-        f"{hashlib.sha256(data).hexdigest()}\r\n"
-        f'--{b}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    body = head + data + f"\r\n--{b}--\r\n".encode()
-    return body, {"Content-Type": f"multipart/form-data; boundary={b}"}
-
-
-class RawStore:
-    """bench/raw_store.py under the same gunicorn (gthread) as ours: the floor over HTTP."""
-
-    def __init__(self, store: Path):
-        store.mkdir()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        env = dict(os.environ, RAW_STORE_DIR=str(store))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-             "--worker-class", "gthread", "--workers", "1", "--threads", "8",
-             "--no-control-socket", "--log-level", "warning",
-             "--chdir", str(Path(__file__).resolve().parent), "raw_store:app"],
-            env=env,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.post(self.url, data=b"x", timeout=2)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise SystemExit("bench/raw_store.py did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def measure_overhead(
-    server: Server, token: str, subjects: list[str], samples, scratch, raw: RawStore
-) -> dict:
-    """One camera, no worker running, bodies encoded beforehand: each upload's own time."""
-    http = requests.Session()
-    http.headers["Authorization"] = f"Token {token}"
-    api = server.url + "/api/retinopathy"
-    for _ in range(100):  # every server thread has its database connection open
-        http.get(f"{api}/ping/")
-    times = {"ping": [], "report": [], "image": []}
-    inside = {"ping": [], "report": [], "image": []}  # the server's own time (Server-Timing)
-    floors = {"report": [], "image": []}
-    parallel_floors = {"report": [], "image": []}
-    bare = {"report": [], "image": []}  # the same body to bench/raw_store.py
-    bare_http = requests.Session()
-
-    def peers(kind: str, data: bytes, body: bytes, headers: dict) -> None:
-        """The same upload to the bare server, then the two durable-store floors."""
-        start = time.perf_counter()
-        bare_http.post(raw.url, data=body, headers=headers, timeout=120).raise_for_status()
-        bare[kind].append(time.perf_counter() - start)
-        floors[kind].append(durable_store_seconds(data, scratch))
-        parallel_floors[kind].append(durable_store_seconds(data, scratch, parallel=True))
-
-    def timed(kind: str, url: str, body: bytes = b"", headers=None) -> None:
-        start = time.perf_counter()
-        if body:
-            r = http.post(url, data=body, headers=headers, timeout=120)
-        else:
-            r = http.get(url, timeout=30)
-        times[kind].append(time.perf_counter() - start)
-        if r.status_code not in (200, 201):
-            raise SystemExit(f"{url}: {r.status_code} {r.text[:300]}")
-        inside[kind].append(float(r.headers["Server-Timing"].partition("dur=")[2]) / 1000)
-
-    for i, subject in enumerate(subjects):
-        http.post(f"{api}/resolve/", json={"subject_identifier": subject}).raise_for_status()
-        pair = (samples[(2 * i) % len(samples)], samples[(2 * i + 1) % len(samples)])
-        for file_type, sample in zip(("left", "right"), pair, strict=True):
-            data = sample.path.read_bytes()
-            body, headers = encoded(sample.path.name, data)
-            timed("image", f"{api}/{subject}/{file_type}/", body, headers)
-            peers("image", data, body, headers)
-        body, headers = encoded(f"{subject}.html", REPORT)
-        timed("report", f"{api}/{subject}/report/", body, headers)
-        peers("report", REPORT, body, headers)
-        timed("ping", f"{api}/ping/")
-    series = {
-        "": times,
-        " inside": inside,
-        " floor": floors,
-        " parallel floor": parallel_floors,
-        " bare": bare,
-    }
-    return {
-        f"{kind}{suffix}": 1000 * statistics.median(values)
-        for suffix, measured in series.items()
-        for kind, values in measured.items()
-    }
-
-
 def pending_images(server: Server) -> int:
     with sqlite3.connect(server.data_dir / "fundushub.sqlite3", timeout=30) as db:
         return db.execute(
@@ -257,34 +116,41 @@ def pending_images(server: Server) -> int:
         ).fetchone()[0]
 
 
-def _upload_rows(overhead: dict, kind: str, label: str) -> list[tuple[str, str]]:
-    """Median time of one upload, and its overhead above each durable-store floor."""
-    http, inside = overhead[kind], overhead[kind + " inside"]
-    serial, parallel = overhead[kind + " floor"], overhead[kind + " parallel floor"]
-    bare = overhead[kind + " bare"]
-    return [
-        (
-            f"{label}, one camera: median over HTTP / inside the server",
-            f"{http:.1f} / {inside:.1f} ms",
-        ),
-        (
-            f"{label}: durable-store floor, digests one after the other / on two threads",
-            f"{serial:.1f} / {parallel:.1f} ms",
-        ),
-        (
-            f"**{label} overhead over HTTP / inside**, above the one-thread floor",
-            f"**{http - serial:.1f} / {inside - serial:.1f} ms**",
-        ),
-        (
-            f"{label} overhead over HTTP / inside, above the two-thread floor",
-            f"{http - parallel:.1f} / {inside - parallel:.1f} ms",
-        ),
-        (f"{label}: bare WSGI durable store (bench/raw_store.py) over HTTP", f"{bare:.1f} ms"),
-        (f"**{label}: ours minus the bare store, over HTTP**", f"**{http - bare:.1f} ms**"),
-    ]
+def throughput(server: Server, token: str, subjects: list[str], samples, clients: int):
+    """Every examination sent by `clients` cameras at once; (cameras, API s, until stored s)."""
+    cameras = [Camera(server.url, token) for _ in range(clients)]
+    local = threading.local()
+    pool = iter(range(clients))
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        if not hasattr(local, "camera"):
+            with lock:
+                local.camera = cameras[next(pool)]
+        local.camera.examination(subjects[i], samples[2 * i].path, samples[2 * i + 1].path)
+
+    print(f"{len(subjects)} examinations from {clients} cameras ...", flush=True)
+    roles = {"web": [server.web.pid], "worker": [p.pid for p in server.worker_procs]}
+    cpu = CpuMeter({**roles, **server.storage.cpu_roles})
+    cpu.start()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as ex:
+        list(ex.map(run, range(len(subjects))))
+    api_seconds = time.perf_counter() - start
+    while pending_images(server):
+        server.check_alive()
+        time.sleep(0.1)
+    all_seconds = time.perf_counter() - start
+    used = cpu.stop()
+    print(
+        f"CPU seconds until stored: web {used['web']:.1f}, worker {used['worker']:.1f}, "
+        f"client {used['client']:.1f}{_s3_cpu(used)}, other processes on the machine "
+        f"{used['other']:.1f} ({used['wall']:.1f} s wall)"
+    )
+    return cameras, api_seconds, all_seconds
 
 
-def main(argv=None) -> int:
+def parse(argv) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--count", type=int, default=60, help="examinations (default 60)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent cameras (default 4)")
@@ -292,67 +158,73 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--overhead-count",
         type=int,
-        default=30,
-        help="examinations timed one at a time with the worker stopped (default 30)",
+        help="examinations timed one at a time with the worker stopped (default 30; 0 skips "
+        "this phase, as --storage s3 does: its floors are local-disk stores)",
     )
+    add_argument(parser)
     args = parser.parse_args(argv)
+    if args.overhead_count is None:
+        args.overhead_count = 30 if args.storage == "local" else 0
+    if args.storage == "s3" and args.overhead_count:
+        parser.error("the overhead phase compares with local-disk floors: not with --storage s3")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     tmp = Path(tempfile.mkdtemp(prefix="fundushub-camera-bench-"))
-    server = Server(tmp / "data", free_port(), args.workers)
+    server = storage = None
+    overhead = {}
     try:
+        storage = open_storage(args.storage, tmp / "s3")
+        server = Server(tmp / "data", free_port(), args.workers, storage)
         print(f"generating {2 * args.count} JPEGs ...", flush=True)
         (tmp / "images").mkdir()
         samples = make_samples(tmp / "images", 2 * args.count)
-        total_mb = sum(s.size for s in samples) / MB
-        floor = measure_floor(samples, tmp / "floor")
+        floor = measure_floor(samples, tmp / "floor", storage.put)
         print(f"floor: {len(samples) / floor['seconds']:.2f} images/s", flush=True)
 
         server.start()
         token, subjects = register(server, args.count + args.overhead_count)
-        subjects, overhead_subjects = subjects[: args.count], subjects[args.count :]
-        cameras = [Camera(server.url, token) for _ in range(args.clients)]
-        local = threading.local()
-        pool = iter(range(args.clients))
-        lock = threading.Lock()
-
-        def run(i: int) -> None:
-            if not hasattr(local, "camera"):
-                with lock:
-                    local.camera = cameras[next(pool)]
-            local.camera.examination(subjects[i], samples[2 * i].path, samples[2 * i + 1].path)
-
-        print(f"{args.count} examinations from {args.clients} cameras ...", flush=True)
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as ex:
-            list(ex.map(run, range(args.count)))
-        api_seconds = time.perf_counter() - start
-        while pending_images(server):
-            server.check_alive()
-            time.sleep(0.1)
-        all_seconds = time.perf_counter() - start
-        print(f"overhead: {args.overhead_count} examinations, one camera, worker stopped ...")
-        server.stop_workers()
-        raw = RawStore(tmp / "raw-store")
-        try:
-            overhead = measure_overhead(
-                server, token, overhead_subjects, samples, tmp / "durable", raw
-            )
-        finally:
-            raw.stop()
+        cameras, api_seconds, all_seconds = throughput(
+            server, token, subjects[: args.count], samples, args.clients
+        )
+        if args.overhead_count:
+            print(f"overhead: {args.overhead_count} examinations, one camera, worker stopped ...")
+            overhead = overhead_phase(server, token, subjects[args.count :], samples, tmp, REPORT)
     except KeyboardInterrupt:
         return 130
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
+        if storage is not None:
+            storage.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
     errors = [e for c in cameras for e in c.errors]
+    rows = report_rows(args, samples, floor, cameras, (api_seconds, all_seconds), overhead)
+    print("\n| measure | value |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    for e in errors[:10]:
+        print("error:", e)
+    return 1 if errors else 0
+
+
+def report_rows(args, samples, floor, cameras, seconds, overhead) -> list[tuple[str, str]]:
+    api_seconds, all_seconds = seconds
     images = [t for c in cameras for t in c.timings["image"]]
     reports = [t for c in cameras for t in c.timings["report"]]
     files = 3 * args.count
+    total_mb = sum(s.size for s in samples) / MB
     ratio = (len(samples) / all_seconds) / (len(samples) / floor["seconds"])
-    rows = [
+    store = "S3 PUTs" if "put" in floor["phases"] else "write/fsync"
+    return [
         (
             "examinations",
-            f"{args.count} ({files} files, {total_mb:.0f} MB of images), {args.clients} cameras",
+            f"{args.count} ({files} files, {total_mb:.0f} MB of images), {args.clients} cameras, "
+            f"{args.workers} worker(s), storage {args.storage}",
         ),
         (
             "API: examinations/s, files/s",
@@ -360,35 +232,19 @@ def main(argv=None) -> int:
         ),
         (
             "with every image in the store (thumbnail made)",
-            f"{all_seconds:.1f} s, {total_mb / all_seconds:.1f} MB/s",
+            f"{all_seconds:.1f} s, {len(samples) / all_seconds:.2f} images/s, "
+            f"{total_mb / all_seconds:.1f} MB/s",
         ),
-        ("floor (one process): images/s", f"{len(samples) / floor['seconds']:.2f}"),
+        (f"floor (one process, {store}): images/s", f"{len(samples) / floor['seconds']:.2f}"),
         ("ours / floor (images/s, end to end)", f"**{ratio:.2f}×**"),
-        (
-            "ping (token check only), one camera: median over HTTP, inside the server",
-            f"{overhead['ping']:.1f} ms, {overhead['ping inside']:.1f} ms",
-        ),
-        *(
-            row
-            for kind, label in (
-                ("report", "report upload"),
-                ("image", f"image upload ({total_mb / len(samples):.1f} MB)"),
-            )
-            for row in _upload_rows(overhead, kind, label)
-        ),
+        *(overhead_rows(overhead, total_mb / len(samples)) if overhead else []),
         (
             f"image upload with {args.clients} cameras and the worker running, median",
             f"{1000 * statistics.median(images):.1f} ms (report: "
             f"{1000 * statistics.median(reports):.1f} ms)",
         ),
-        ("errors", str(len(errors))),
+        ("errors", str(sum(len(c.errors) for c in cameras))),
     ]
-    print("\n| measure | value |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
-    for e in errors[:10]:
-        print("error:", e)
-    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ prints a table ready for the README. MB here is 10^6 bytes.
 
     uv run python bench/ingest.py            # N=200, batches of 20, one worker
     uv run python bench/ingest.py -n 50 --workers 2 --clients 2
+    uv run python bench/ingest.py -n 100 --workers 3 --storage s3   # bytes in a SeaweedFS bucket
+
+With --storage s3 the floor PUTs the original and the thumbnail into the same bucket instead of
+writing them to disk.
 """
 
 import argparse
@@ -36,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from object_storage import LocalFiles, add_argument, open_storage
 from PIL import Image, ImageChops, ImageDraw
 
 WIDTH, HEIGHT = 3000, 2400
@@ -124,6 +129,14 @@ def make_samples(directory: Path, count: int) -> list[Sample]:
 # The floor: the same necessary work, one plain process, no framework
 
 
+def original_key(sha256: str) -> str:
+    return f"originals/{sha256[:2]}/{sha256}"  # the server's keys (store/blobs.py)
+
+
+def thumbnail_key(sha256: str) -> str:
+    return f"thumbs/{sha256[:2]}/{sha256}.jpg"
+
+
 def thumbnail_bytes(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as im:
         im.draft("RGB", (THUMB, THUMB))
@@ -134,9 +147,11 @@ def thumbnail_bytes(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def measure_floor(samples: list[Sample], scratch: Path) -> dict:
+def measure_floor(samples: list[Sample], scratch: Path, put=None) -> dict:
+    """With `put(key, data)` (a bucket), the original and the thumbnail are PUT there instead."""
     scratch.mkdir()
-    phases = {"read": 0.0, "hash": 0.0, "write+fsync": 0.0, "thumbnail": 0.0}
+    store = "put" if put else "write+fsync"
+    phases = {"read": 0.0, "hash": 0.0, store: 0.0, "thumbnail": 0.0}
     start = time.perf_counter()
     for s in samples:
         t0 = time.perf_counter()
@@ -145,14 +160,20 @@ def measure_floor(samples: list[Sample], scratch: Path) -> dict:
         md5, sha = hashlib.md5(data, usedforsecurity=False), hashlib.sha256(data)
         md5.hexdigest(), sha.hexdigest()
         t2 = time.perf_counter()
-        with open(scratch / s.sha256, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        if put:
+            put(original_key(s.sha256), data)
+        else:
+            with open(scratch / s.sha256, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
         t3 = time.perf_counter()
-        (scratch / f"{s.sha256}.jpg").write_bytes(thumbnail_bytes(data))
+        if put:
+            put(thumbnail_key(s.sha256), thumbnail_bytes(data))
+        else:
+            (scratch / f"{s.sha256}.jpg").write_bytes(thumbnail_bytes(data))
         t4 = time.perf_counter()
-        for name, a, b in (("read", t0, t1), ("hash", t1, t2), ("write+fsync", t2, t3)):
+        for name, a, b in (("read", t0, t1), ("hash", t1, t2), (store, t2, t3)):
             phases[name] += b - a
         phases["thumbnail"] += t4 - t3
     seconds = time.perf_counter() - start
@@ -299,11 +320,12 @@ def idle_baseline(pids: list[int], seconds: float = 1.0) -> dict[int, int]:
 class Server:
     """A fresh fundushub web server and worker(s) on their own data directory."""
 
-    def __init__(self, data_dir: Path, port: int, workers: int):
+    def __init__(self, data_dir: Path, port: int, workers: int, storage=None):
         self.data_dir = data_dir
         self.port = port
         self.workers = workers
-        self.env = _child_env(data_dir)
+        self.storage = storage or LocalFiles()
+        self.env = {**_child_env(data_dir), **self.storage.env}
         self.procs: list[tuple[str, subprocess.Popen, Path]] = []
         self.url = f"http://127.0.0.1:{port}"
 
@@ -526,13 +548,10 @@ def wait_terminal(server: Server, session, run: Run, samples, timeout: float) ->
     items = [i for s in statuses.values() for i in s["items"]]
     sha_by_name = {s.path.name: s.sha256 for s in samples}
     completed = [i for i in items if i["state"] == "completed"]
-    thumbs_dir = server.data_dir / "media" / "thumbs"
     missing = [
         i["filename"]
         for i in completed
-        if not (
-            thumbs_dir / sha_by_name[i["filename"]][:2] / f"{sha_by_name[i['filename']]}.jpg"
-        ).is_file()
+        if not server.storage.has(server.data_dir, thumbnail_key(sha_by_name[i["filename"]]))
     ]
     last = max(
         dt.datetime.fromisoformat(s["completed_at"]).timestamp()
@@ -553,6 +572,10 @@ def wait_terminal(server: Server, session, run: Run, samples, timeout: float) ->
 
 # ---------------------------------------------------------------------------------------------
 # Report
+
+
+def _s3_cpu(used: dict) -> str:
+    return f", S3 server {used['s3']:.1f}" if "s3" in used else ""
 
 
 def _mb(kb: int) -> str:
@@ -576,12 +599,12 @@ def report(args, samples, floor, run: Run, outcome: dict, memory: dict) -> bool:
     print(f"last item terminal {outcome['last_terminal'] - run.uploads_done:.2f} s after that")
     fc, rc = floor["cpu"], run.cpu
     print(
-        f"CPU seconds during the floor: {fc['client']:.1f} floor loop, "
+        f"CPU seconds during the floor: {fc['client']:.1f} floor loop{_s3_cpu(fc)}, "
         f"{fc['other']:.1f} other processes on the machine ({fc['wall']:.1f} s wall)"
     )
     print(
         f"CPU seconds end to end: web {rc['web']:.1f}, worker {rc['worker']:.1f}, "
-        f"client {rc['client']:.1f}, other processes on the machine {rc['other']:.1f} "
+        f"client {rc['client']:.1f}{_s3_cpu(rc)}, other processes on the machine {rc['other']:.1f} "
         f"({rc['wall']:.1f} s wall, {os.cpu_count()} CPUs)"
     )
     if fc["other"] > 0.25 * fc["wall"] or rc["other"] > 0.25 * rc["wall"]:
@@ -598,10 +621,13 @@ def report(args, samples, floor, run: Run, outcome: dict, memory: dict) -> bool:
     row(
         "files",
         f"{n} JPEGs, {total / MB / n:.2f} MB each ({total / MB:.0f} MB), batch {args.batch}, "
-        f"{args.workers} worker(s), {args.clients} client(s)",
+        f"{args.workers} worker(s), {args.clients} client(s), storage {args.storage}",
+    )
+    store = (
+        "S3 PUT, thumbnail + its S3 PUT" if "put" in floor["phases"] else "write+fsync, thumbnail"
     )
     row(
-        "floor (1 process: read, MD5+SHA-256, write+fsync, thumbnail)",
+        f"floor (1 process: read, MD5+SHA-256, {store})",
         f"{n / floor_s:.2f} files/s, {total / MB / floor_s:.1f} MB/s ({floor_s:.1f} s)",
     )
     row(
@@ -688,15 +714,16 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds to wait for processing (default 600)"
     )
+    add_argument(parser)
     args = parser.parse_args(argv)
     if args.count < 1 or args.batch < 1 or args.workers < 1 or args.clients < 1:
         parser.error("counts must be positive")
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
     tmp = Path(tempfile.mkdtemp(prefix="fundushub-bench-"))
-    server = None
-    sampler = None
+    server = sampler = storage = None
     try:
+        storage = open_storage(args.storage, tmp / "s3")
         print(f"generating {args.count} JPEGs in {tmp} ...", flush=True)
         t = time.perf_counter()
         (tmp / "images").mkdir()
@@ -706,14 +733,14 @@ def main(argv=None) -> int:
             f"  {time.perf_counter() - t:.1f} s; sizes {min(sizes) / MB:.2f}..{max(sizes) / MB:.2f} MB"
         )
 
-        print("floor: one process, read + MD5 + SHA-256 + write/fsync + thumbnail ...", flush=True)
-        floor_cpu = CpuMeter({})
+        print("floor: one process, read + MD5 + SHA-256 + store + thumbnail ...", flush=True)
+        floor_cpu = CpuMeter(storage.cpu_roles)
         floor_cpu.start()
-        floor = measure_floor(samples, tmp / "floor")
+        floor = measure_floor(samples, tmp / "floor", storage.put)
         floor["cpu"] = floor_cpu.stop()
         print(f"  {floor['seconds']:.2f} s, {args.count / floor['seconds']:.2f} files/s")
 
-        server = Server(tmp / "data", args.port or free_port(), args.workers)
+        server = Server(tmp / "data", args.port or free_port(), args.workers, storage)
         print(f"starting a fresh server on {server.url} with {args.workers} worker(s) ...")
         server.start()
         sessions = [login(server.url) for _ in range(args.clients)]
@@ -725,7 +752,7 @@ def main(argv=None) -> int:
 
         print(f"uploading in batches of {args.batch} ...", flush=True)
         run = Run()
-        cpu = CpuMeter(pids)
+        cpu = CpuMeter({**pids, **storage.cpu_roles})
         cpu.start()
         upload_all(server.url, sessions, fields, samples, args.batch, run)
         outcome = wait_terminal(server, sessions[0], run, samples, args.timeout)
@@ -747,6 +774,8 @@ def main(argv=None) -> int:
             sampler.stop()
         if server is not None:
             server.stop()
+        if storage is not None:
+            storage.stop()
         if args.keep:
             print(f"kept {tmp}")
         else:
