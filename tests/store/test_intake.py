@@ -224,12 +224,12 @@ def competitor(world, monkeypatch):
     """Another request stores the same bytes for St Lucia right after the existence check."""
     real, stored = intake._decode_and_thumbnail, []
 
-    def decode_while_another_stores(incoming):
+    def decode_while_another_stores(incoming, *args):
         if not stored:
             stored.append(None)  # the other request's own decode runs as usual
             other = add_image(in_memory(fundus_jpeg(4)), fields(world, original_filename="other"))
             stored[0] = other[0]
-        return real(incoming)
+        return real(incoming, *args)
 
     monkeypatch.setattr(intake, "_decode_and_thumbnail", decode_while_another_stores)
     return stored

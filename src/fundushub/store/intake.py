@@ -81,8 +81,9 @@ def add_image(
     if existing is None:
         if admit is not None and not admit():
             raise Refused()
-        decoded = _decode_and_thumbnail(incoming)
-        _put_original(incoming)
+        source = None if incoming.data is not None else incoming.source_key()  # looked up once
+        decoded = _decode_and_thumbnail(incoming, source)
+        _put_original(incoming, source)
     with transaction.atomic():
         if existing is None:
             image, created = insert_or_existing(**_row(incoming, decoded, fields))
@@ -97,24 +98,18 @@ def _existing(hospital_id, md5: str) -> Image | None:
     return Image.objects.filter(hospital_id=hospital_id, md5=md5).first()
 
 
-def _decode_and_thumbnail(incoming: Incoming) -> Decoded:
-    if incoming.data is not None:
-        decoded = decode_with_thumbnail(
-            io.BytesIO(incoming.data), incoming.mime, settings.FUNDUSHUB_THUMBNAIL_SIZE
-        )
-        blobs.write_bytes(blobs.thumbnail_key(incoming.sha256), decoded.thumbnail)
-        return decoded
-    return decode_and_thumbnail(incoming.source_key(), incoming.mime, incoming.sha256)
+def _decode_and_thumbnail(incoming: Incoming, source: str | None) -> Decoded:
+    if source is None:
+        return _thumbnailed(io.BytesIO(incoming.data), incoming.mime, incoming.sha256)
+    return decode_and_thumbnail(source, incoming.mime, incoming.sha256)
 
 
-def _put_original(incoming: Incoming) -> None:
+def _put_original(incoming: Incoming, source: str | None) -> None:
     """Step 5. Always done, even when the blob exists (same bytes under another hospital): an
     existing one may be an orphan the sweep is about to remove, and this makes it fresh."""
-    if incoming.data is not None:
+    if source is None:
         blobs.write_bytes(incoming.original_key, incoming.data)
-        return
-    source = incoming.source_key()
-    if source != incoming.original_key:  # else already in place: a camera file, or a retry
+    elif source != incoming.original_key:  # else already in place: a camera file, or a retry
         blobs.move_into_place(source, incoming.original_key)
 
 
@@ -133,7 +128,11 @@ def _row(incoming: Incoming, decoded: Decoded, fields: dict) -> dict:
 def decode_and_thumbnail(key: str, mime: str, sha256: str) -> Decoded:
     """Decode the blob at key fully (raises UndecodableImage) and store its thumbnail durably."""
     with blobs.open_blob(key) as f:
-        decoded = decode_with_thumbnail(f, mime, settings.FUNDUSHUB_THUMBNAIL_SIZE)
+        return _thumbnailed(f, mime, sha256)
+
+
+def _thumbnailed(f, mime: str, sha256: str) -> Decoded:
+    decoded = decode_with_thumbnail(f, mime, settings.FUNDUSHUB_THUMBNAIL_SIZE)
     # Always (re)written: an existing one may be an orphan the sweep is about to remove.
     blobs.write_bytes(blobs.thumbnail_key(sha256), decoded.thumbnail)
     return decoded
