@@ -9,7 +9,7 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps, PngImagePlugin
 
-from fundushub.store import stripped as clean
+from fundushub.store import stripped
 from fundushub.store.sniff import JPEG, PNG
 
 PATIENT = "Jane Patient 1961-04-02"
@@ -127,28 +127,28 @@ def dirty_jpeg():
 def test_a_jpeg_loses_exif_xmp_iptc_comments_and_trailing_bytes_but_keeps_its_pixels(dirty_jpeg):
     before = loaded(dirty_jpeg)
     assert before.getexif()[0x010E] == PATIENT and "comment" in before.info  # the test is real
-    cleaned = clean.strip(dirty_jpeg, JPEG)
+    cleaned = stripped.strip(dirty_jpeg, JPEG)
     assert_no_metadata(cleaned)
     assert_same_pixels(dirty_jpeg, cleaned)
     assert cleaned.endswith(b"\xff\xd9")
 
 
 def test_the_entropy_coded_data_is_copied_byte_for_byte(dirty_jpeg):
-    cleaned = clean.strip(dirty_jpeg, JPEG)
+    cleaned = stripped.strip(dirty_jpeg, JPEG)
     assert scan_data(cleaned) == scan_data(
         dirty_jpeg[: dirty_jpeg.index(b"\xff\xd9\xff\xd8secret") + 2]
     )
 
 
 def test_the_colour_profile_and_jfif_header_are_kept(dirty_jpeg):
-    im = loaded(clean.strip(dirty_jpeg, JPEG))
+    im = loaded(stripped.strip(dirty_jpeg, JPEG))
     assert im.info["icc_profile"] == srgb_profile()
     assert "jfif" in im.info
 
 
 def test_a_cmyk_jpeg_keeps_its_adobe_segment_so_its_colours_decode_the_same():
     cmyk = encode_jpeg(picture(mode="CMYK"), exif=exif_with_patient_data())
-    cleaned = clean.strip(cmyk, JPEG)
+    cleaned = stripped.strip(cmyk, JPEG)
     assert "adobe" in loaded(cleaned).info
     assert_no_metadata(cleaned)
     assert_same_pixels(cmyk, cleaned)
@@ -163,10 +163,10 @@ def test_progressive_jpegs_with_restart_markers_and_fill_bytes_keep_every_scan()
     # Fill bytes (extra 0xFF) before a marker are legal; decoders skip them.
     padded = striped.replace(b"\xff\xdb", b"\xff\xff\xff\xdb", 1)
     for original in (data, striped, padded):
-        cleaned = clean.strip(original, JPEG)
+        cleaned = stripped.strip(original, JPEG)
         assert_no_metadata(cleaned)
         assert_same_pixels(original, cleaned)
-    assert scan_data(clean.strip(striped, JPEG)) == scan_data(striped)
+    assert scan_data(stripped.strip(striped, JPEG)) == scan_data(striped)
 
 
 def test_a_jfif_header_carrying_a_thumbnail_loses_the_thumbnail():
@@ -174,14 +174,14 @@ def test_a_jfif_header_carrying_a_thumbnail_loses_the_thumbnail():
     jfif_end = 4 + int.from_bytes(base[4:6], "big")
     thumb = b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x02\x02" + b"\x7f" * 12  # 2x2 RGB thumbnail
     data = base[:2] + segment(0xE0, thumb) + base[jfif_end:]
-    cleaned = clean.strip(data, JPEG)
+    cleaned = stripped.strip(data, JPEG)
     assert cleaned[2:20] == b"\xff\xe0\x00\x10" + thumb[:12] + b"\x00\x00"
     assert_same_pixels(data, cleaned)
 
 
 def test_an_exif_orientation_survives_as_the_only_tag():
     data = encode_jpeg(picture(), exif=exif_with_patient_data(orientation=6))
-    cleaned = clean.strip(data, JPEG)
+    cleaned = stripped.strip(data, JPEG)
     im = loaded(cleaned)
     assert dict(im.getexif()) == {0x0112: 6}
     assert PATIENT.encode() not in cleaned
@@ -195,14 +195,14 @@ def test_an_xmp_orientation_is_kept_the_way_pillow_reads_it():
         encode_jpeg(picture()), segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + xmp)
     )
     assert loaded(data).getexif().get(0x0112) == 8
-    cleaned = clean.strip(data, JPEG)
+    cleaned = stripped.strip(data, JPEG)
     assert dict(loaded(cleaned).getexif()) == {0x0112: 8}
     assert b"secret" not in cleaned and "xmp" not in loaded(cleaned).info
 
 
 def test_a_normal_orientation_adds_nothing():
     data = encode_jpeg(picture(), exif=exif_with_patient_data(orientation=1))
-    assert b"Exif" not in clean.strip(data, JPEG)
+    assert b"Exif" not in stripped.strip(data, JPEG)
 
 
 def dirty_png(**params):
@@ -224,7 +224,7 @@ def test_a_png_loses_text_itxt_exif_time_and_private_chunks_but_keeps_its_pixels
     data = dirty_png()
     before = loaded(data)
     assert before.text["Patient"] == PATIENT and before.getexif()[0x010E] == PATIENT
-    cleaned = clean.strip(data, PNG)
+    cleaned = stripped.strip(data, PNG)
     assert_no_metadata(cleaned)
     assert_same_pixels(data, cleaned)
     for kind in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME", b"prVt"):
@@ -234,7 +234,7 @@ def test_a_png_loses_text_itxt_exif_time_and_private_chunks_but_keeps_its_pixels
 
 def test_a_png_keeps_its_colour_and_density_chunks():
     data = dirty_png(icc_profile=srgb_profile())
-    im = loaded(clean.strip(data, PNG))
+    im = loaded(stripped.strip(data, PNG))
     assert im.info["icc_profile"] == srgb_profile()
     assert round(im.info["dpi"][0]) == 300
 
@@ -244,7 +244,7 @@ def test_a_palette_png_keeps_its_palette_and_transparency():
     out = io.BytesIO()
     im.save(out, "PNG", transparency=3, pnginfo=_text_info())
     data = out.getvalue()
-    cleaned = clean.strip(data, PNG)
+    cleaned = stripped.strip(data, PNG)
     assert loaded(cleaned).info["transparency"] == 3
     assert_same_pixels(data, cleaned)
     assert_no_metadata(cleaned)
@@ -261,7 +261,7 @@ def test_a_png_exif_orientation_survives_alone_and_valid():
     exif[0x0112], exif[0x010E] = 3, PATIENT
     out = io.BytesIO()
     picture().save(out, "PNG", exif=exif.tobytes())
-    cleaned = clean.strip(out.getvalue(), PNG)
+    cleaned = stripped.strip(out.getvalue(), PNG)
     assert dict(loaded(cleaned).getexif()) == {0x0112: 3}
     assert PATIENT.encode() not in cleaned
     # The new chunk's CRC is right.
@@ -282,31 +282,31 @@ def test_a_png_exif_orientation_survives_alone_and_valid():
     ],
 )
 def test_bytes_it_cannot_follow_are_refused_not_guessed(data, content_type):
-    with pytest.raises(clean.MalformedImage):
-        clean.strip(data, content_type)
+    with pytest.raises(stripped.MalformedImage):
+        stripped.strip(data, content_type)
 
 
 def test_an_unparseable_file_that_still_decodes_is_served_as_a_lossless_png_of_its_pixels():
     data = dirty_png()
     cut = data[: data.index(b"IEND") - 2]  # the IEND chunk cut short: Pillow still decodes it
-    with pytest.raises(clean.MalformedImage):
-        clean.strip(cut, PNG)
-    served = clean.clean_copy(cut, PNG)
+    with pytest.raises(stripped.MalformedImage):
+        stripped.strip(cut, PNG)
+    served = stripped.clean_copy(cut, PNG)
     assert served.content_type == PNG
     assert_no_metadata(served.data)
     assert_same_pixels(cut, served.data)
 
 
 def test_a_clean_copy_of_a_good_file_is_the_stripped_bytes(dirty_jpeg):
-    served = clean.clean_copy(dirty_jpeg, JPEG)
-    assert served == clean.Cleaned(clean.strip(dirty_jpeg, JPEG), JPEG)
+    served = stripped.clean_copy(dirty_jpeg, JPEG)
+    assert served == stripped.Cleaned(stripped.strip(dirty_jpeg, JPEG), JPEG)
 
 
 def test_stripping_twice_changes_nothing(dirty_jpeg):
-    once = clean.strip(dirty_jpeg, JPEG)
-    assert clean.strip(once, JPEG) == once
-    png = clean.strip(dirty_png(), PNG)
-    assert clean.strip(png, PNG) == png
+    once = stripped.strip(dirty_jpeg, JPEG)
+    assert stripped.strip(once, JPEG) == once
+    png = stripped.strip(dirty_png(), PNG)
+    assert stripped.strip(png, PNG) == png
 
 
 def _with_chunk(png: bytes, kind: bytes, body: bytes) -> bytes:
@@ -334,23 +334,23 @@ def test_a_small_png_with_a_compressed_text_bomb_is_not_inflated(monkeypatch):
         inflated.append(d)
         return d
 
-    monkeypatch.setattr(clean.zlib, "decompressobj", watched)
-    cleaned = clean.strip(data, PNG)
+    monkeypatch.setattr(stripped.zlib, "decompressobj", watched)
+    cleaned = stripped.strip(data, PNG)
     assert b"iTXt" not in cleaned and len(inflated) == 1
     assert_same_pixels(data, cleaned)
 
 
 def test_text_chunks_other_than_xmp_and_exif_profiles_are_never_inflated(monkeypatch):
     data = _with_chunk(_plain_png(), b"zTXt", b"Comment\x00\x00" + zlib.compress(b"x" * 1000))
-    monkeypatch.setattr(clean, "_inflate", lambda data: pytest.fail("inflated a comment"))
-    assert b"zTXt" not in clean.strip(data, PNG)
+    monkeypatch.setattr(stripped, "_inflate", lambda data: pytest.fail("inflated a comment"))
+    assert b"zTXt" not in stripped.strip(data, PNG)
 
 
 def test_a_png_with_an_unknown_critical_chunk_is_served_as_pixels_only():
     data = _with_chunk(_plain_png(), b"PATI", PATIENT.encode())
-    with pytest.raises(clean.MalformedImage):
-        clean.strip(data, PNG)
-    served = clean.clean_copy(data, PNG)
+    with pytest.raises(stripped.MalformedImage):
+        stripped.strip(data, PNG)
+    served = stripped.clean_copy(data, PNG)
     assert PATIENT.encode() not in served.data
     assert_same_pixels(_plain_png(), served.data)
 
@@ -358,6 +358,6 @@ def test_a_png_with_an_unknown_critical_chunk_is_served_as_pixels_only():
 def test_an_adobe_segment_keeps_only_its_header():
     adobe = segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + PATIENT.encode())
     data = after_soi(encode_jpeg(picture()), adobe)
-    cleaned = clean.strip(data, JPEG)
+    cleaned = stripped.strip(data, JPEG)
     assert PATIENT.encode() not in cleaned
     assert b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x01" in cleaned

@@ -30,7 +30,7 @@ from PIL import ImageDraw, ImageFilter
 
 from fundushub.accounts.models import User
 from fundushub.catalog.models import Area, Camera, Disease, LabUnit
-from fundushub.grading import scales as grading
+from fundushub.grading import scales
 from fundushub.grading.models import Grade
 from fundushub.store import blobs
 from fundushub.store.models import GradingStatus, Image
@@ -196,7 +196,7 @@ def _file(data: bytes, thumb: bytes, size) -> dict:
 def _grades(rng, row: dict, choices: Choices, graders: list, graded_at) -> list[dict]:
     """A graded row's grade revisions, as Grade columns."""
     disease = next(d for d in choices.diseases if d.pk == row["disease_id"])
-    scale = [code for code, _ in grading.scale_for(disease)]
+    scale = [code for code, _ in scales.scale_for(disease)]
     return [
         {
             "image_id": row["id"],

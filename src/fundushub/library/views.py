@@ -22,8 +22,7 @@ from fundushub.accounts.roles import can_download_original
 from fundushub.audit.models import record
 from fundushub.lib.decorators import json_login_required
 from fundushub.lib.downloads import download_name, inert, readable_base
-from fundushub.store import blobs
-from fundushub.store import stripped as clean
+from fundushub.store import blobs, stripped
 from fundushub.store.access import visible_image_or_404
 from fundushub.store.sniff import PNG
 
@@ -106,7 +105,7 @@ def _clean_response(request, image_id, attachment: bool):
             status=413,
             content_type="text/plain; charset=utf-8",
         )
-    served = clean.clean_copy(data, content_type)
+    served = stripped.clean_copy(data, content_type)
     response = HttpResponse(served.data, content_type=served.content_type)
     response["Content-Disposition"] = content_disposition_header(
         attachment, served_filename(image, variant, served.content_type)
