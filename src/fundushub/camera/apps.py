@@ -9,8 +9,11 @@ class CameraConfig(AppConfig):
         # The store asks who still refers to a blob before removing it, and the library when an
         # image was captured; neither may import us.
         from fundushub.camera import references as ours
+        from fundushub.camera.registry import known_subjects
+        from fundushub.grading import subjects
         from fundushub.store import references, titles
 
         references.register(ours.referenced)
         references.register_rows(ours.rows_between)
         titles.answer_capture_times(ours.capture_times)
+        subjects.register(known_subjects)  # direct uploads check typed subjects against ours
