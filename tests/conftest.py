@@ -118,6 +118,26 @@ def world(db):
 
 
 @pytest.fixture
+def graders(world):
+    """greg (a second grader of Retina) and sophie (a senior grader of Retina), beside gina."""
+    world.greg = make_user("greg", roles.GRADER, [world.retina])
+    world.sophie = make_user("sophie", roles.SENIOR_GRADER, [world.retina])
+    return world
+
+
+def examination_of(world, seed=0, subject="105-10-0989-3", eyes=("right", "left"), **fields):
+    """An examination as an upload leaves it: one stored image per eye, filed by subject and day."""
+    from fundushub.grading.examinations import file_image
+
+    exam = None
+    for n, eye in enumerate(eyes):
+        area = getattr(world, eye) if eye else None
+        image = store_image(world, seed * 10 + n, area=area, subject_identifier=subject, **fields)
+        exam = file_image(image, brought_by_id=image.uploaded_by_id)
+    return exam
+
+
+@pytest.fixture
 def same_hospital_other_unit_user(world):
     """sam (also world.sam): a data manager of St Lucia's Screening only. Retina's images and jobs
     are in his hospital but not his lab units, so they must not exist for him."""

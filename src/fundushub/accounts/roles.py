@@ -6,6 +6,7 @@ UPLOADER = "Uploader"
 DATA_MANAGER = "Data manager"
 ADMIN = "Admin"
 GRADER = "Grader"
+SENIOR_GRADER = "Senior grader"
 
 _MANAGE = [
     "uploads.add_uploadjob",
@@ -19,6 +20,8 @@ _ROLE_PERMISSIONS = {
     ADMIN: _MANAGE,
     # Graders see their lab units' images and record grades; they do not upload or edit.
     GRADER: ["images.grade_image"],
+    # Senior graders also arbitrate disagreements and revise decided outcomes.
+    SENIOR_GRADER: ["images.grade_image", "grading.arbitrate_examination"],
 }
 
 
@@ -64,6 +67,10 @@ def can_grade(user) -> bool:
     return user.is_authenticated and user.has_perm("images.grade_image")
 
 
+def can_arbitrate(user) -> bool:
+    return user.is_authenticated and user.has_perm("grading.arbitrate_examination")
+
+
 def can_upload_pregraded(user) -> bool:
     return user.is_authenticated and user.has_perm("images.upload_pregraded")
 
@@ -90,6 +97,7 @@ def context(request):
         "can_upload": can_upload(user),
         "is_admin": is_admin(user),
         "can_grade": can_grade(user),
+        "can_arbitrate": can_arbitrate(user),
         "sees_camera_sessions": user.is_authenticated
         and (user.is_staff or sees_lab_unit_jobs(user)),
         "role_names": [g.name for g in user.groups.all()] if user.is_authenticated else [],

@@ -20,6 +20,7 @@ from django_tasks import task
 from fundushub.camera.dicom import NoPreview, preview_png
 from fundushub.camera.models import DICOM_TYPES, CameraFile
 from fundushub.catalog.models import Area
+from fundushub.grading.examinations import file_image
 from fundushub.lib.statelog import state_changed
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
 from fundushub.store import blobs
@@ -51,7 +52,7 @@ def ingest_camera_image(file_id: int) -> str:
     if record is None:
         return "already done"
     try:
-        image, _ = add_image(_incoming(record), _fields(record))
+        image, _ = add_image(_incoming(record), _fields(record), within=_filer(record))
     except UndecodableImage as e:
         log.warning("Camera file %s has no viewable image: %s", record.pk, e)
         return _finish(record, "undecodable", f"Corrupt or unreadable image: {e}")
@@ -62,6 +63,20 @@ def ingest_camera_image(file_id: int) -> str:
         log.exception("Camera file %s failed (attempt %d)", record.pk, record.image_attempts)
         return _failed(record, e)
     return _finish(record, "stored", image=image)
+
+
+def _filer(record: CameraFile):
+    """Files the image into its visit's examination, in the image row's transaction."""
+    device = record.device or record.session.device
+
+    def within(image, created):
+        file_image(
+            image,
+            taken_at=record.capture_datetime,
+            brought_by_id=device.user_id if device else None,
+        )
+
+    return within
 
 
 def _claim(file_id: int) -> CameraFile | None:
