@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from fundushub.accounts import quota
 from fundushub.audit.models import record
+from fundushub.grading.examinations import file_image
 from fundushub.lib.statelog import state_changed
 from fundushub.store import blobs
 from fundushub.store.intake import Incoming, LostBytes, Refused, UndecodableImage, add_image
@@ -118,6 +119,7 @@ def _record(item: UploadItem, image, created: bool) -> None:
     if created:
         _finish(item, ItemState.COMPLETED, image=image)  # the reservation is now spent
         _audit("image.stored", item, image)
+        file_image(image, taken_at=image.created_at, brought_by_id=item.job.user_id)
     else:  # stored first by another upload (maybe at this very moment): not counted
         _give_back_quota(item)
         _finish(item, ItemState.DUPLICATE, DUPLICATE, image=image)
