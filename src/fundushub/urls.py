@@ -19,6 +19,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("fundushub/favicon.svg"), permanent=True)),
     path("", include("fundushub.uploads.urls")),
     path("", include("fundushub.library.urls")),
+    path("", include("fundushub.grading.urls")),
     path("", include("fundushub.operations.urls")),
 ]
 
