@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "fundushub.catalog",
     "fundushub.audit",
     "fundushub.store",
+    "fundushub.checks",
     "fundushub.grading",
     "fundushub.library",
     "fundushub.uploads",
