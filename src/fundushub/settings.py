@@ -10,7 +10,7 @@ import dj_database_url
 from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
-from fundushub.lib import data_dir, hosts
+from fundushub.lib import data_dir, hosts, subject_pattern
 from fundushub.lib.client_ip import parse_networks
 from fundushub.lib.env import env_bool, env_int, env_list
 from fundushub.lib.secret import read_or_create_key
@@ -224,6 +224,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 DIRECT_UPLOAD_MAX_FILE_SIZE_MB = env_int("DIRECT_UPLOAD_MAX_FILE_SIZE_MB", 5)
 DIRECT_UPLOAD_MAX_FILES = env_int("DIRECT_UPLOAD_MAX_FILES", 100)
 MAX_FILES_PER_UPLOAD = env_int("MAX_FILES_PER_UPLOAD", 50)  # lifetime quota per user; 0 = unlimited
+# Direct uploads may read each file's subject from its name with this regular expression
+# (bounded, and refused here if unusable: lib/subject_pattern.py); a form may give its own.
+FUNDUSHUB_SUBJECT_PATTERN = subject_pattern.configured("FUNDUSHUB_SUBJECT_PATTERN")
 # A claimed item whose worker has not finished it within this many seconds is given to another.
 FUNDUSHUB_ITEM_LEASE_SECONDS = env_int("FUNDUSHUB_ITEM_LEASE_SECONDS", 120)
 # Tries per file (a failure or a worker that died counts) before it ends as an error: at least 1.
