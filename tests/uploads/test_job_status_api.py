@@ -242,3 +242,28 @@ def test_its_outcome_counts_every_file_chosen_as_the_pages_do(client, world):
         "text": "1 of 3 stored; 1 was already stored; 1 failed. "
         "1 of them was left out by the browser before upload.",
     }
+
+
+def test_each_file_says_its_subject_and_eye(client, world):
+    job = upload(
+        client,
+        world,
+        ("P1_R.jpg", fundus_jpeg(1)),
+        ("b.jpg", fundus_jpeg(2)),
+        ("c.jpg", fundus_jpeg(3)),
+        subject="P1",
+        eye_from_name="on",
+        file_subject=["", "P2", ""],
+        file_eye=["", "", "unknown"],
+    )
+    items = status(client, job)["items"]
+    assert [(i["subject"], i["eye"]) for i in items] == [
+        ("P1", "Right eye"),  # from its name
+        ("P2", "Left eye"),  # the job's area
+        ("P1", None),  # unknown
+    ]
+
+
+def test_a_file_of_an_old_client_has_no_subject_and_the_jobs_eye(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    assert [(i["subject"], i["eye"]) for i in status(client, job)["items"]] == [("", "Left eye")]

@@ -66,7 +66,9 @@ def test_it_shows_the_job_id(client, world):
 def test_it_lists_every_file_with_its_own_status(client, world):
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)), ("notes.jpg", TEXT))
     body = page(client, world.alice, job.id)
-    rows = re.findall(r"<tr><td>(.*?)</td><td>\s*(.*?)\s*</td><td>(.*?)</td></tr>", body, re.S)
+    rows = re.findall(
+        r"<tr><td>(.*?)</td>(?:<td>.*?</td>){2}<td>\s*(.*?)\s*</td><td>(.*?)</td></tr>", body, re.S
+    )
     assert rows == [
         ("a.jpg", '<span class="badge badge-queued">Queued</span>', ""),
         (
@@ -247,3 +249,25 @@ def test_the_worker_hint_stays_hidden_while_a_worker_beats(client, world, settin
     worker_heartbeat(seconds_ago=3)
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
     assert "hidden" in worker_hint(page(client, world.alice, job.id))
+
+
+def test_it_shows_each_files_subject_and_eye_and_an_unknown_eye_plainly(client, world):
+    job = upload(
+        client,
+        world,
+        ("a.jpg", fundus_jpeg(1)),
+        ("b.jpg", fundus_jpeg(2)),
+        subject="P-0042",
+        file_eye=["right", "unknown"],
+    )
+    body = page(client, world.alice, job.id)
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", body)
+    assert rows == [
+        ("a.jpg", "P-0042", "Right eye"),
+        ("b.jpg", "P-0042", '<span class="badge badge-eye-unknown">Unknown eye</span>'),
+    ]
+
+
+def test_a_file_without_a_subject_shows_a_dash(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    assert "<tr><td>a.jpg</td><td>—</td><td>Left eye</td>" in page(client, world.alice, job.id)

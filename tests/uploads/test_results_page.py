@@ -261,3 +261,35 @@ def test_a_job_that_stored_nothing_has_no_link_to_the_images_page(client, world)
     job = upload(client, world, ("notes.jpg", TEXT))
     body = page(client, world.alice, job.id)
     assert 'id="job-images"' not in body and "0 of 1 stored; 1 failed." in body
+
+
+def subjects_and_eyes(body):
+    """(file, subject, eye) for every row of the all-files table."""
+    table = re.search(r'<table class="files stack" id="all-files">(.*?)</table>', body, re.S)
+    cells = r'<td data-label="{}">(.*?)</td>'
+    row = r"\s*".join(cells.format(label) for label in ("File", "Subject", "Eye"))
+    return [
+        (re.sub(r"<[^>]+>", "", f), s, re.sub(r"<[^>]+>", "", e).strip())
+        for f, s, e in re.findall(row, table.group(1), re.S)
+    ]
+
+
+def test_it_shows_each_files_subject_and_eye(client, world):
+    rejected = [{"filename": "huge.jpg", "reason": "File too large (max 5MB)"}]
+    job = upload(
+        client,
+        world,
+        ("a.jpg", fundus_jpeg(1)),
+        ("b.jpg", fundus_jpeg(2)),
+        rejected=rejected,
+        subject="P-0042",
+        file_eye=["", "unknown"],
+    )
+    run_worker()
+    body = page(client, world.alice, job.id)
+    assert subjects_and_eyes(body) == [
+        ("a.jpg", "P-0042", "Left eye"),
+        ("b.jpg", "P-0042", "Unknown eye"),
+        ("huge.jpg", "—", "—"),  # left out by the browser: never labelled
+    ]
+    assert '<span class="badge badge-eye-unknown">Unknown eye</span>' in body

@@ -2,23 +2,32 @@
 
 import re
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
 from fundushub.accounts.limits import current_limits
 from fundushub.catalog.choices import may_use_hospital, options_for
+from fundushub.catalog.models import Hospital
+from fundushub.grading.subjects import unknown_subjects
 from fundushub.lib import jsonbody
 from fundushub.lib.decorators import json_login_required
+from fundushub.lib.eyes import stem_of
+from fundushub.lib.subject_pattern import BadPattern, compile_pattern, subject_in_name
 from fundushub.store.models import Image
 from fundushub.uploads.heartbeat import WAITING_FOR_WORKER, waiting_for_worker
 from fundushub.uploads.scope import visible_jobs
+from fundushub.uploads.subjects import InvalidLabel, clean_subject
 from fundushub.uploads.summary import job_summary
 
 MAX_HASHES = 1000
 DUPLICATES_MAX_BYTES = 64_000  # 1000 hashes and a hospital fit in 40 kB
 DUPLICATES_SHAPE = 'Send {"hospital": id, "md5": [hex, ...]}.'
 MD5 = re.compile(r"[0-9a-fA-F]{32}")
+MAX_SUBJECT_ITEMS = 1000
+SUBJECTS_SHAPE = 'Send {"hospital": id, "pattern": "", "names": [...], "subjects": [...]}.'
+NOT_YOUR_HOSPITAL = "You don't have access to this hospital (no lab unit of yours is in it)"
 
 
 @require_GET
@@ -65,11 +74,57 @@ def check_duplicates(request):
     except jsonbody.InvalidJSON as e:
         return JsonResponse({"error": f"{e} {DUPLICATES_SHAPE}"}, status=400)
     if not may_use_hospital(request.user, hospital_id):
-        return JsonResponse(
-            {"error": "You don't have access to this hospital (no lab unit of yours is in it)"},
-            status=403,
-        )
+        return JsonResponse({"error": NOT_YOUR_HOSPITAL}, status=403)
     found = Image.objects.filter(
         hospital_id=hospital_id, md5__in=[h.lower() for h in hashes]
     ).values_list("md5", flat=True)
     return JsonResponse({"duplicates": sorted(set(found))})
+
+
+@require_POST
+@json_login_required
+def check_subjects(request):
+    """The subjects a pattern reads from these file names, and which subjects the hospital's
+    registry does not know: what the upload would refuse, shown in the file list beforehand."""
+    try:
+        body = jsonbody.parse_request(request)
+        hospital_id = jsonbody.integer(body, "hospital")
+        names = jsonbody.strings(
+            body, "names", max_items=MAX_SUBJECT_ITEMS, max_length=255, default=[]
+        )
+        typed = jsonbody.strings(
+            body, "subjects", max_items=MAX_SUBJECT_ITEMS, max_length=255, default=[]
+        )
+        raw_pattern = body.get("pattern") or ""
+        if not isinstance(raw_pattern, str):
+            raise jsonbody.InvalidJSON("pattern must be a string.")
+    except jsonbody.InvalidJSON as e:
+        return JsonResponse({"error": f"{e} {SUBJECTS_SHAPE}"}, status=400)
+    if not may_use_hospital(request.user, hospital_id):
+        return JsonResponse({"error": NOT_YOUR_HOSPITAL}, status=403)
+    pattern = raw_pattern.strip() or settings.FUNDUSHUB_SUBJECT_PATTERN
+    try:
+        compiled = compile_pattern(pattern) if names else None
+    except BadPattern as e:
+        return JsonResponse({"error": f"The subject pattern cannot be used: {e}."}, status=400)
+    from_names = [_checked(subject_in_name(stem_of(n), compiled)) for n in names]
+    given = [_checked(s) for s in typed]
+    valid = [e["subject"] for e in from_names + given if e["subject"] and not e["error"]]
+    unknown = unknown_subjects(hospital_id, valid)
+    return JsonResponse(
+        {
+            "pattern": pattern,
+            "names": from_names,
+            "subjects": given,
+            "registry": unknown is not None,
+            "unknown": unknown or [],
+            "hospital": Hospital.objects.get(pk=hospital_id).name,
+        }
+    )
+
+
+def _checked(raw: str) -> dict:
+    try:
+        return {"subject": clean_subject(raw), "error": ""}
+    except InvalidLabel as e:
+        return {"subject": raw.strip(), "error": str(e)}

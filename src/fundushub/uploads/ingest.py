@@ -135,7 +135,9 @@ def _fields(item: UploadItem) -> dict:
         "lab_unit_id": job.lab_unit_id,
         "camera_id": job.camera_id,
         "disease_id": job.disease_id,
-        "area_id": job.area_id,
+        # The file's own subject and eye (uploads/labels.py), else the job's area; no area: unknown.
+        "subject_identifier": item.subject_identifier,
+        "area_id": item.area_id_for_image,
         "mydriatic": job.mydriatic,
         # A duplicate keeps the stored image's status: only a new row takes the job's.
         "grading_status": GradingStatus.PRE_GRADED if job.pre_graded else GradingStatus.UNGRADED,

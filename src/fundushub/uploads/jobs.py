@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from fundushub.audit.models import client_ip, record
 from fundushub.store.sniff import ACCEPTED
+from fundushub.uploads.labels import Label
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
 
 
@@ -12,7 +13,7 @@ def invalid_type_message(mime: str) -> str:
     return f"Invalid file type: {mime}. Only JPG/PNG allowed."
 
 
-def _item_for(job, position, staged) -> UploadItem:
+def _item_for(job, position, staged, label: Label) -> UploadItem:
     item = UploadItem(
         job=job,
         position=position,
@@ -21,6 +22,9 @@ def _item_for(job, position, staged) -> UploadItem:
         mime=staged.mime,
         md5=staged.md5,
         sha256=staged.sha256,
+        subject_identifier=label.subject_identifier,
+        area_id=label.area_id,
+        eye_unknown=label.eye_unknown,
     )
     rejection = staged.rejection
     if not rejection and staged.mime not in ACCEPTED:
@@ -34,8 +38,12 @@ def _item_for(job, position, staged) -> UploadItem:
     return item
 
 
-def create_job(request, choices: dict, files: list, rejected: list) -> UploadJob:
-    """Record the job and its items, and queue the worker, in one transaction."""
+def create_job(request, choices: dict, files: list, rejected: list, labels=None) -> UploadJob:
+    """Record the job and its items, and queue the worker, in one transaction.
+
+    labels: each file's subject and eye (uploads/labels.py), in the order of files; none given,
+    every file has no subject and the job's area.
+    """
     from fundushub.uploads.tasks import process_job
 
     with transaction.atomic():
@@ -46,7 +54,11 @@ def create_job(request, choices: dict, files: list, rejected: list) -> UploadJob
             rejected=rejected,
             **choices,
         )
-        items = [_item_for(job, i, staged) for i, staged in enumerate(files)]
+        labels = labels or [Label()] * len(files)
+        items = [
+            _item_for(job, i, f, label)
+            for i, (f, label) in enumerate(zip(files, labels, strict=True))
+        ]
         UploadItem.objects.bulk_create(items)
         record(
             "upload.job_created",
@@ -56,6 +68,7 @@ def create_job(request, choices: dict, files: list, rejected: list) -> UploadJob
             rejected_in_browser=len(rejected),
             lab_unit=job.lab_unit_id,
             pre_graded=job.pre_graded,
+            subjects=len({item.subject_identifier for item in items} - {""}),
         )
         # The database is the queue, so this row commits (or not) with the job itself.
         if any(item.state == ItemState.QUEUED for item in items):

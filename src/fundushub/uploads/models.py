@@ -88,16 +88,34 @@ class UploadItem(models.Model):
     # if it is stored, given back if it fails or turns out a duplicate (uploads/ingest.py).
     quota_held = models.BooleanField(default=False)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Whose eye, per file (uploads/labels.py): a subject typed, read from the name or a manifest;
+    # an eye read from the name or chosen in the list (no area: the job's), or said to be unknown.
+    subject_identifier = models.CharField(max_length=50, blank=True)
+    area = models.ForeignKey(
+        "catalog.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    eye_unknown = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["job", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["job", "position"], name="upload_item_position_unique")
+            models.UniqueConstraint(fields=["job", "position"], name="upload_item_position_unique"),
+            models.CheckConstraint(
+                condition=models.Q(eye_unknown=False) | models.Q(area__isnull=True),
+                name="upload_item_unknown_eye_has_no_area",
+            ),
         ]
         indexes = [models.Index(fields=["state", "lease_until"])]
 
     def __str__(self):
         return f"{self.filename} ({self.state})"
+
+    @property
+    def area_id_for_image(self) -> int | None:
+        """The image's area: the file's own, else the job's; none when the eye is unknown."""
+        if self.eye_unknown:
+            return None
+        return self.area_id or self.job.area_id
 
 
 class WorkerHeartbeat(models.Model):

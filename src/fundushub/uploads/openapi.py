@@ -3,7 +3,7 @@
 Merged into /api/schema/ by fundushub.openapi; schemathesis checks the views against it.
 """
 
-from fundushub.uploads.api import DUPLICATES_MAX_BYTES, MAX_HASHES
+from fundushub.uploads.api import DUPLICATES_MAX_BYTES, MAX_HASHES, MAX_SUBJECT_ITEMS
 
 SESSION = [{"cookieAuth": []}]
 ERROR = {"$ref": "#/components/schemas/PageError"}
@@ -96,6 +96,12 @@ JOB = {
                     "detail": {"type": "string"},
                     "image_id": {"type": "string", "format": "uuid", "nullable": True},
                     "size": {"type": "integer", "nullable": True},
+                    "subject": {"type": "string", "description": "the file's subject, or empty"},
+                    "eye": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "the file's area (its own, else the job's); null: unknown",
+                    },
                 },
             },
         },
@@ -111,6 +117,47 @@ DUPLICATES_REQUEST = {
             "maxItems": MAX_HASHES,
             "items": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
         },
+    },
+}
+
+_CHECKED = {
+    "type": "object",
+    "properties": {
+        "subject": {"type": "string"},
+        "error": {"type": "string", "description": "why it is not a valid identifier, or empty"},
+    },
+}
+SUBJECTS_REQUEST = {
+    "type": "object",
+    "required": ["hospital"],
+    "properties": {
+        "hospital": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "pattern": {
+            "type": "string",
+            "description": "read subjects from names with this; empty: the server's pattern",
+        },
+        "names": {
+            "type": "array",
+            "maxItems": MAX_SUBJECT_ITEMS,
+            "items": {"type": "string", "maxLength": 255},
+        },
+        "subjects": {
+            "type": "array",
+            "maxItems": MAX_SUBJECT_ITEMS,
+            "items": {"type": "string", "maxLength": 255},
+        },
+    },
+}
+SUBJECTS = {
+    "type": "object",
+    "required": ["pattern", "names", "subjects", "registry", "unknown"],
+    "properties": {
+        "pattern": {"type": "string", "description": "the pattern the names were read with"},
+        "names": {"type": "array", "items": _CHECKED, "description": "one per name sent"},
+        "subjects": {"type": "array", "items": _CHECKED, "description": "one per subject sent"},
+        "registry": {"type": "boolean", "description": "whether the hospital keeps a registry"},
+        "unknown": {"type": "array", "items": {"type": "string"}},
+        "hospital": {"type": "string"},
     },
 }
 
@@ -148,6 +195,28 @@ PATHS = {
                     "The MD5s already stored (lower case).",
                 ),
                 "400": _json(ERROR, "The body is not what is described; the message says why."),
+                "401": UNAUTHENTICATED,
+                "403": _json(ERROR, "No lab unit of yours is in that hospital (or no CSRF token)."),
+            },
+        }
+    },
+    "/api/direct-upload/subjects": {
+        "post": {
+            "operationId": "direct_upload_subjects",
+            "summary": "The subjects a pattern reads from file names, and those the registry lacks",
+            "description": "What an upload with these subjects would be refused for, asked before "
+            "it is sent. Needs the CSRF token (header `X-CSRFToken`) as every signed-in POST.",
+            "tags": ["pages"],
+            "security": SESSION,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": SUBJECTS_REQUEST}},
+            },
+            "responses": {
+                "200": _json(SUBJECTS, ""),
+                "400": _json(
+                    ERROR, "The body or the pattern cannot be used; the message says why."
+                ),
                 "401": UNAUTHENTICATED,
                 "403": _json(ERROR, "No lab unit of yours is in that hospital (or no CSRF token)."),
             },

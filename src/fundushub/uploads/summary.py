@@ -11,7 +11,7 @@ from fundushub.uploads.outcome import Outcome
 
 
 def job_summary(job) -> dict:
-    items = list(job.items.order_by("position"))
+    items = list(job.items.select_related("area").order_by("position"))
     counts: dict[str, int] = {}
     for item in items:
         counts[item.state] = counts.get(item.state, 0) + 1
@@ -64,7 +64,16 @@ def job_summary(job) -> dict:
                 "detail": i.detail,
                 "image_id": str(i.image_id) if i.image_id else None,
                 "size": i.size,
+                "subject": i.subject_identifier,
+                "eye": _eye(i, job),
             }
             for i in items
         ],
     }
+
+
+def _eye(item, job) -> str | None:
+    """The name of the file's area (its own, else the job's); None when its eye is unknown."""
+    if item.eye_unknown:
+        return None
+    return (item.area or job.area).name

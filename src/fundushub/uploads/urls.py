@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/upload-jobs/<uuid:job_id>/status", api.job_status, name="api-job-status"),
     path("api/direct-upload/options", api.upload_options, name="api-upload-options"),
     path("api/direct-upload/duplicates", api.check_duplicates, name="api-upload-duplicates"),
+    path("api/direct-upload/subjects", api.check_subjects, name="api-upload-subjects"),
 ]

@@ -17,15 +17,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 from fundushub.accounts.limits import current_limits
 from fundushub.accounts.roles import can_upload
 from fundushub.catalog.choices import clean_choices, options_for
+from fundushub.catalog.models import Hospital
 from fundushub.lib import jsonbody
 from fundushub.lib.csrf import csrf_refusal
 from fundushub.store.streaming import StagingUploadHandler
 from fundushub.uploads.heartbeat import waiting_for_worker
 from fundushub.uploads.ingest import DUPLICATE
 from fundushub.uploads.jobs import create_job
+from fundushub.uploads.labels import label_files, read_form
 from fundushub.uploads.models import ItemState, job_state
 from fundushub.uploads.outcome import Outcome
 from fundushub.uploads.scope import visible_jobs
+from fundushub.uploads.subjects import InvalidLabel, registry_refusal
 from fundushub.uploads.summary import job_summary
 
 NO_SELECTED_FILE = "No selected file"
@@ -89,13 +92,13 @@ def upload(request):
 def _receive(request, handler):
     if settings.CSRF_HEADER_NAME in request.META:  # the page's header: checked before the body
         refusal = csrf_refusal(request)
-        gate = None
+        token_in_form = False
     else:  # a plain form's token, which it sends before its files
-        refusal, gate = None, partial(csrf_refusal, request)
+        refusal, token_in_form = None, True
     if refusal:
         return refusal
     try:
-        fields, received = handler.parse(gate)
+        fields, received = handler.parse(partial(_before_files, request, token_in_form))
     except (MultiPartParserError, SuspiciousOperation, UnreadablePostError) as e:
         log.warning("Upload by %s could not be read: %s", request.user, e)
         return _refuse(request, UNREADABLE)
@@ -105,13 +108,56 @@ def _receive(request, handler):
     choices, error = clean_choices(request.user, fields)
     if error or not files:
         return _refuse(request, error or NO_SELECTED_FILE)
-    job = create_job(request, choices, files, _rejected_in_browser(fields.get("rejected")))
+    labels, error = _labels(choices["hospital"], fields, [f.name for f in files])
+    if error:
+        return _refuse(request, error)
+    rejected = _rejected_in_browser(fields.get("rejected"))
+    job = create_job(request, choices, files, rejected, labels)
     for f in files:
         f.kept = True  # the job's now (its rejected files were discarded by create_job)
     url = reverse("upload-processing", args=[job.id])
     if _wants_json(request):
         return JsonResponse({"job_id": str(job.id), "processing_url": url}, status=201)
     return HttpResponse(status=303, headers={"Location": url})
+
+
+def _before_files(request, token_in_form: bool, fields):
+    """What can be refused before a file is staged: a plain form's CSRF token, then the subjects
+    and eyes the form names before its files (the page sends them first), so an upload naming a
+    subject the registry does not know is refused before its bytes are taken."""
+    if token_in_form:
+        refusal = csrf_refusal(request, fields)
+        if refusal:
+            return refusal
+    try:
+        form = read_form(fields, complete=False)
+    except InvalidLabel as e:
+        return _refuse(request, str(e))
+    hospital = _hospital(request.user, fields.get("hospital"))
+    if hospital is None:  # refused (or not) with the whole form, as before
+        return None
+    error = registry_refusal(hospital, form.subjects_known_before_files())
+    return _refuse(request, error) if error else None
+
+
+def _hospital(user, raw):
+    try:
+        hospital_id = int(raw or "")
+    except ValueError:
+        return None
+    return Hospital.objects.filter(pk=hospital_id, lab_units__users=user).distinct().first()
+
+
+def _labels(hospital, fields, names):
+    """(each file's Label, "") or (None, why the upload is refused), once every file is in."""
+    try:
+        form = read_form(fields)
+        labels = label_files(form, names)
+    except InvalidLabel as e:
+        return None, str(e)
+    named = form.subjects_known_before_files() + [label.subject_identifier for label in labels]
+    error = registry_refusal(hospital, named)
+    return (None, error) if error else (labels, "")
 
 
 @require_GET

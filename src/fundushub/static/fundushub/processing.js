@@ -13,6 +13,15 @@
     return span;
   }
 
+  // A file's eye: its area's name, or a visible "Unknown eye" (uploads/_eye.html).
+  function eye(name) {
+    if (name) return document.createTextNode(name);
+    var span = document.createElement("span");
+    span.className = "badge badge-eye-unknown";
+    span.textContent = "Unknown eye";
+    return span;
+  }
+
   function render(job) {
     document.getElementById("job-badge").replaceChildren(badge(job.status));
     var progress = document.getElementById("progress");
@@ -22,9 +31,9 @@
       job.processed + " of " + job.total + (job.total === 1 ? " file" : " files") + " processed";
     var rows = job.items.map(function (item) {
       var tr = document.createElement("tr");
-      [item.filename, null, item.detail].forEach(function (text, i) {
+      [item.filename, item.subject || "\u2014", eye(item.eye), badge(item.state), item.detail].forEach(function (cell) {
         var td = document.createElement("td");
-        if (i === 1) td.appendChild(badge(item.state)); else td.textContent = text;
+        if (typeof cell === "string") td.textContent = cell; else td.appendChild(cell);
         tr.appendChild(td);
       });
       return tr;
