@@ -132,7 +132,9 @@ def test_the_demo_serves_the_site_processes_an_upload_and_stops_cleanly_on_ctrl_
     assert proc.returncode == 0, output
     assert re.search(r"uploader\s+pw-123", output)
     assert re.search(r"grader\s+pw-123", output)
+    assert re.search(r"senior\s+pw-123", output)
     assert "Adding 150 synthetic fundus images" in output
+    assert re.search(r"Filed them into \d+ examinations and graded some: \d+ awaiting", output)
     assert "Stopped." in output
     assert "Traceback" not in output
     assert not (tmp_path / "camera-demo").exists()

@@ -197,13 +197,21 @@ def cmd_demo(args) -> int:
 
 
 def _seed_demo_images(n: int) -> None:
-    """A new demo's dashboard has something to show: synthetic images, once."""
+    """A new demo's dashboard and worklists have something to show: synthetic images, once,
+    filed into examinations that the demo graders take through every grading stage."""
+    from fundushub.grading.demo import work_demo_examinations
+    from fundushub.grading.models import Stage
     from fundushub.library.seeding import seed_images
     from fundushub.store.models import Image
 
     if n and not Image.objects.exists():
         print(f"Adding {n} synthetic fundus images for the dashboard...", flush=True)
         seed_images(n, size=(768, 576))
+        stages = work_demo_examinations()
+        print(
+            f"Filed them into {sum(stages.values())} examinations and graded some: "
+            + ", ".join(f"{stages[s]} {s.label.lower()}" for s in Stage)
+        )
 
 
 def cmd_serve(args) -> int:

@@ -35,6 +35,20 @@ def test_it_creates_one_account_per_role_assigned_to_lab_units(db):
     assert sign_in("uploader", "secret") is not None
 
 
+def test_two_graders_and_a_senior_grader_share_the_graders_lab_units(db):
+    # Second grading needs another grader, arbitration a senior one: the demo has both.
+    load_reference_data(demo=True)
+    run("--password", "secret")
+    grader, grader2, senior = (
+        User.objects.get(username=n) for n in ("grader", "grader2", "senior")
+    )
+    assert roles.can_grade(grader2) and not roles.can_arbitrate(grader2)
+    assert roles.has_role(senior, roles.SENIOR_GRADER) and roles.can_arbitrate(senior)
+    units = set(grader.lab_units.all())
+    assert units and set(grader2.lab_units.all()) == set(senior.lab_units.all()) == units
+    assert sign_in("senior", "secret") is not None
+
+
 def test_demo_accounts_get_a_large_quota_and_new_accounts_the_default(db):
     load_reference_data(demo=True)
     run()
@@ -46,8 +60,8 @@ def test_without_a_password_each_account_gets_a_random_one_printed(db):
     load_reference_data(demo=True)
     lines = run().splitlines()
     passwords = dict(line.split() for line in lines)
-    assert set(passwords) == {"admin", "manager", "uploader", "grader"}
-    assert len(set(passwords.values())) == 4
+    assert set(passwords) == {"admin", "manager", "uploader", "grader", "grader2", "senior"}
+    assert len(set(passwords.values())) == 6
     assert sign_in("manager", passwords["manager"]) is not None
 
 

@@ -1,12 +1,14 @@
 import hashlib
 import io
+from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from PIL import Image as PILImage
 
 from fundushub.audit.models import AuditEvent
-from fundushub.grading.models import Grade
+from fundushub.grading.models import Examination, Grade
 from fundushub.store import blobs
 from fundushub.store.models import GradingStatus, Image
 
@@ -71,6 +73,53 @@ def test_seeded_direct_uploads_count_against_their_uploaders_quota(world):
         user.refresh_from_db()
         assert user.file_upload_count == Image.objects.filter(uploaded_by=user).count()
     assert not Image.objects.filter(source="camera", uploaded_by__isnull=False).exists()
+
+
+def test_graders_bring_no_direct_uploads(world):
+    # A grader does not grade what they uploaded: seeded uploads come from those who upload.
+    _seed(100, "--size", "96x72")
+    assert Image.objects.filter(source="direct", uploaded_by__isnull=False).exists()
+    assert not Image.objects.filter(uploaded_by=world.gina).exists()
+
+
+def test_each_visit_is_one_subjects_right_and_left_eye_on_one_day(world):
+    _seed(40, "--size", "96x72")
+    visits = {}
+    for image in Image.objects.select_related("area"):
+        visits.setdefault(image.subject_identifier, []).append(image)
+    assert len(visits) == 20
+    for subject, (a, b) in visits.items():
+        assert subject.startswith("SIM-")
+        assert {a.area.code, b.area.code} == {"left", "right"}
+        assert abs((a.created_at - b.created_at).total_seconds()) <= 60
+        for column in ("lab_unit_id", "disease_id", "camera_id", "source", "grading_status"):
+            assert getattr(a, column) == getattr(b, column)
+
+
+def test_an_odd_last_image_is_a_right_eye_alone(world):
+    _seed(5, "--size", "96x72")
+    eyes = Counter(Image.objects.values_list("area__code", flat=True))
+    assert eyes == {"right": 3, "left": 2}
+    assert len(set(Image.objects.values_list("subject_identifier", flat=True))) == 3
+
+
+def test_the_images_are_filed_into_one_examination_per_visit(world):
+    output = _seed(20, "--size", "96x72")
+    assert "Filed 20 image(s) into examinations." in output
+    assert Examination.objects.count() == 10
+    for exam in Examination.objects.all():
+        images = Image.objects.filter(examination_link__examination=exam)
+        assert sorted(images.values_list("area__code", flat=True)) == ["left", "right"]
+        assert {i.subject_identifier for i in images} == {exam.subject_identifier}
+        assert exam.visit_date == timezone.localdate(images[0].created_at)
+
+
+def test_with_pictures_filing_is_left_to_file_examinations(world):
+    output = _seed(10, "--size", "96x72", "--pictures", "2")
+    assert "run file_examinations" in output
+    assert not Examination.objects.exists()
+    eyes = Counter(Image.objects.values_list("area__code", flat=True))
+    assert eyes == {"right": 5, "left": 5}
 
 
 def test_running_it_again_with_the_same_seed_still_adds_n_new_images(world):

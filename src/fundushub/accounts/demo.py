@@ -1,4 +1,5 @@
-"""Demo accounts: one per role, assigned to lab units, with a quota large enough for demos."""
+"""Demo accounts: one per role (two graders, so one can give the other's examinations their
+second grading), assigned to lab units, with a quota large enough for demos."""
 
 import secrets
 
@@ -14,7 +15,14 @@ DEMO_USERS = [
     ("manager", roles.DATA_MANAGER, False),
     ("uploader", roles.UPLOADER, False),
     ("grader", roles.GRADER, False),
+    # A second grader and a senior grader: the demo's examinations go through second grading
+    # and arbitration, which need someone other than the first grader.
+    ("grader2", roles.GRADER, False),
+    ("senior", roles.SENIOR_GRADER, False),
 ]
+
+# Uploaders and graders work in the first hospital's lab units; managers and admins in all.
+ONE_HOSPITAL = (roles.UPLOADER, roles.GRADER, roles.SENIOR_GRADER)
 
 
 def create_demo_users(password: str | None = None) -> dict[str, str]:
@@ -32,6 +40,6 @@ def create_demo_users(password: str | None = None) -> dict[str, str]:
         user.upload_quota = DEMO_QUOTA
         user.save()
         user.groups.set([Group.objects.get(name=role)])
-        user.lab_units.set(uploader_units if role in (roles.UPLOADER, roles.GRADER) else units)
+        user.lab_units.set(uploader_units if role in ONE_HOSPITAL else units)
         passwords[username] = pw
     return passwords

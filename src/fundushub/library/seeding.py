@@ -2,11 +2,14 @@
 
 Every seeded image is a real, decodable JPEG in the store (blob, thumbnail, row), spread over the
 reference data with skewed frequencies (so top-3 breakdowns mean something) and over a span of
-days (so date filters and deep pages have something to find). By default each has bytes of its
-own. With `pictures`, the rows share that many generated pictures — demo and load-test data, made
-for size: no picture is drawn or written per row, each row's md5 (the per-hospital duplicate key)
-is unique to the row rather than the digest of its bytes (its sha256 still names them), rows are
-dated oldest first as real ones arrive, and go in by large batches (COPY on PostgreSQL).
+days (so date filters and deep pages have something to find). Images come as visits, as a
+screening camera takes them: one subject's right and left eye a minute apart (an odd last image
+is a right eye alone), so each visit files into one examination with both eyes. By default each
+image has bytes of its own. With `pictures`, the rows share that many generated pictures — demo
+and load-test data, made for size: no picture is drawn or written per row, each row's md5 (the
+per-hospital duplicate key) is unique to the row rather than the digest of its bytes (its sha256
+still names them), rows are dated oldest first as real ones arrive, and go in by large batches
+(COPY on PostgreSQL).
 """
 
 import contextlib
@@ -23,7 +26,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFilter
@@ -36,7 +39,7 @@ from fundushub.store import blobs
 from fundushub.store.models import GradingStatus, Image
 from fundushub.store.sniff import JPEG
 
-BASES = 12  # distinct retinas; each image adds its own lesions to one of them
+BASES = 6  # distinct retinas per eye; each image adds its own lesions to one of them
 
 
 class NoReferenceData(Exception):
@@ -51,6 +54,10 @@ class Choices:
     areas: list
     uploaders: dict  # lab unit id -> users assigned there
 
+    @property
+    def eyes(self) -> dict:
+        return {a.code: a for a in self.areas if a.code in ("left", "right")}
+
 
 def _choices() -> Choices:
     lab_units = list(LabUnit.objects.all())
@@ -62,7 +69,10 @@ def _choices() -> Choices:
             "'fundushub manage load_reference_data --demo' (or add hospitals in the admin) first."
         )
     uploaders = {}
-    for user in User.objects.filter(lab_units__isnull=False, camera_device__isnull=True).distinct():
+    # Only people who may upload bring direct uploads: a grader never grades their own.
+    may_upload = Q(groups__permissions__codename="add_uploadjob") | Q(is_superuser=True)
+    people = User.objects.filter(may_upload, lab_units__isnull=False, camera_device__isnull=True)
+    for user in people.distinct():
         for unit_id in user.lab_units.values_list("pk", flat=True):
             uploaders.setdefault(unit_id, []).append(user)
     return Choices(lab_units, list(Camera.objects.all()), diseases, areas, uploaders)
@@ -78,8 +88,9 @@ def _cumulative_weights(n: int) -> list[float]:
     return list(itertools.accumulate(1 / (i + 1) ** 1.2 for i in range(n)))
 
 
-def _retina(rng: random.Random, size: tuple[int, int]) -> PILImage.Image:
-    """A fundus-like picture: a vignetted orange-red field on black, optic disc, vessels."""
+def _retina(rng: random.Random, size: tuple[int, int], side: int) -> PILImage.Image:
+    """A fundus-like picture: a vignetted orange-red field on black, optic disc, vessels. The disc
+    is on the right for a right eye (side 1), on the left for a left eye (side -1)."""
     w, h = size
     r = min(w, h) * 0.48
     cx, cy = w / 2, h / 2
@@ -93,7 +104,6 @@ def _retina(rng: random.Random, size: tuple[int, int]) -> PILImage.Image:
         PILImage.new("RGB", size, (60, 15, 5)), field, rim.point(lambda v: v * 0.55)
     )
     d = ImageDraw.Draw(field)
-    side = rng.choice((-1, 1))
     disc = (cx + side * r * 0.45, cy + rng.uniform(-0.1, 0.1) * r)
     dr = r * 0.13
     for _ in range(9):  # vessels leave the disc and branch outwards
@@ -154,28 +164,42 @@ def _keep_created_at():
 STATUSES = [GradingStatus.UNGRADED, GradingStatus.PRE_GRADED, GradingStatus.GRADED]
 
 
-def _metadata(rng, choices: Choices, created_at) -> dict:
-    """A row's columns but the file's own (by attname: lab_unit_id, not lab_unit)."""
+EYES = ("right", "left")
+
+
+def _visit(rng, choices: Choices, created_at, eyes) -> list[dict]:
+    """One subject's visit: a row per eye, the columns but the file's own (by attname:
+    lab_unit_id, not lab_unit). The eyes share everything but their area, id and time."""
     unit = _skewed(rng, choices.lab_units)
     camera_source = rng.random() < 0.3
-    areas = [a for a in choices.areas if a.code in ("left", "right")] if camera_source else []
-    area = rng.choice(areas) if areas else _skewed(rng, choices.areas)
     users = choices.uploaders.get(unit.pk, [])
-    return {
-        "id": uuid.uuid4(),  # not from rng: a re-run with the same seed adds new rows
+    shared = {
         "source": Image.Source.CAMERA if camera_source else Image.Source.DIRECT,
-        "created_at": created_at,
         "uploaded_by_id": None if camera_source or not users else rng.choice(users).pk,
         "hospital_id": unit.hospital_id,
         "lab_unit_id": unit.pk,
         "camera_id": _skewed(rng, choices.cameras).pk if choices.cameras else None,
         "disease_id": _skewed(rng, choices.diseases).pk,
-        "area_id": area.pk,
         "mydriatic": rng.random() < 0.3,
-        "subject_identifier": f"SIM-{rng.randint(1, 9999):04d}" if camera_source else "",
-        "original_filename": f"IMG_{created_at:%Y%m%d_%H%M%S}_{rng.randint(0, 999):03d}.jpg",
+        "subject_identifier": f"SIM-{rng.randint(1, 999_999):06d}",
         "grading_status": rng.choices(STATUSES, [75, 10, 15])[0],
     }
+    rows = []
+    for n, eye in enumerate(eyes):
+        # The second eye a minute later, but on the visit's day: the eyes file together.
+        taken = created_at + timedelta(seconds=60 * n)
+        if timezone.localdate(taken) != timezone.localdate(created_at):
+            taken = created_at
+        rows.append(
+            {
+                **shared,
+                "id": uuid.uuid4(),  # not from rng: a re-run with the same seed adds new rows
+                "created_at": taken,
+                "area_id": choices.eyes[eye].pk if eye in choices.eyes else None,
+                "original_filename": f"IMG_{taken:%Y%m%d_%H%M%S}_{eye[0].upper()}.jpg",
+            }
+        )
+    return rows
 
 
 def _file(data: bytes, thumb: bytes, size) -> dict:
@@ -228,25 +252,28 @@ def seed_images(
     choices = _choices()
     graders = list(User.objects.filter(groups__permissions__codename="grade_image").distinct())
     draw = _painter(rng, seed, size, quality)
-    shared = [_file(*draw(), size) for _ in range(pictures)] if pictures else None
+    shared = _shared_pictures(draw, pictures, size) if pictures else None
     insert = _insert if not shared else _copy_in if connection.vendor == "postgresql" else _add_all
     now = timezone.now()
     added = 0
     while added < n:
         rows, grades = [], []
-        for _ in range(min(batch, n - added)):
+        while len(rows) < min(batch, n - added):
             if shared:  # oldest first, as real images arrive: tables and counts in time order
                 age = 1 - (added + len(rows) + rng.random()) / n
             else:
                 age = rng.random()
-            row = _metadata(rng, choices, now - timedelta(seconds=age * days * 86400))
-            if shared:
-                row.update(rng.choice(shared), md5=row["id"].hex)  # unique: nothing conflicts
-            else:
-                row.update(_file(*draw(), size))
-            rows.append(row)
-            if row["grading_status"] == GradingStatus.GRADED:
-                grades += _grades(rng, row, choices, graders, now)
+            # A batch ends with a whole visit (an odd last image is a right eye alone).
+            eyes = EYES[: min(2, n - added - len(rows))]
+            visit = _visit(rng, choices, now - timedelta(seconds=age * days * 86400), eyes)
+            for eye, row in zip(eyes, visit, strict=True):
+                if shared:  # each row's md5 is its own: nothing conflicts
+                    row.update(rng.choice(shared[eye] or shared["any"]), md5=row["id"].hex)
+                else:
+                    row.update(_file(*draw(eye), size))
+                rows.append(row)
+                if row["grading_status"] == GradingStatus.GRADED:
+                    grades += _grades(rng, row, choices, graders, now)
         added += insert(rows, grades)
         if progress:
             progress(added, n)
@@ -254,15 +281,30 @@ def seed_images(
 
 
 def _painter(rng, seed: int, size, quality: int):
-    """draw() -> (JPEG, thumbnail JPEG): a new picture on one of BASES retinas."""
-    bases = [_retina(random.Random(seed * 1000 + i), size) for i in range(BASES)]
-    thumb_bases = [_thumbnail_base(b) for b in bases]
+    """draw(eye) -> (JPEG, thumbnail JPEG): a new picture on one of that eye's BASES retinas."""
+    sides = {"right": 1, "left": -1}
+    bases = {
+        eye: [_retina(random.Random(seed * 1000 + side * 50 + i), size, side) for i in range(BASES)]
+        for eye, side in sides.items()
+    }
+    thumb_bases = {eye: [_thumbnail_base(b) for b in eye_bases] for eye, eye_bases in bases.items()}
 
-    def draw():
-        which = rng.randrange(BASES)
-        return _pictures(rng, bases[which], thumb_bases[which], quality)
+    def draw(eye):
+        which = rng.randrange(len(bases[eye]))
+        return _pictures(rng, bases[eye][which], thumb_bases[eye][which], quality)
 
     return draw
+
+
+def _shared_pictures(draw, k: int, size) -> dict[str, list[dict]]:
+    """k stored pictures, right and left eyes by turns; "any": all of them (with k=1 a left eye
+    shares the right eye's picture)."""
+    shared = {eye: [] for eye in EYES}
+    for i in range(k):
+        eye = EYES[i % 2]
+        shared[eye].append(_file(*draw(eye), size))
+    shared["any"] = shared["right"] + shared["left"]
+    return shared
 
 
 def _insert(rows: list[dict], grades: list[dict]) -> int:

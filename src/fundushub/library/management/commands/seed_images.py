@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from fundushub.audit.models import record
+from fundushub.grading.examinations import file_unfiled
 from fundushub.library.seeding import NoReferenceData, seed_images
 
 
@@ -19,9 +20,11 @@ def _size(value: str) -> tuple[int, int]:
 class Command(BaseCommand):
     """seed_images N [--pictures K]: synthetic images for demos and load tests.
 
-    By default each image is a picture of its own, drawn and stored one by one. With --pictures K
-    the rows share K generated pictures: demo and load-test data, fast enough for a million rows
-    (large batches, COPY on PostgreSQL); each such row's md5 is its own, not its bytes' digest.
+    By default each image is a picture of its own, drawn and stored one by one, and the images are
+    filed into their visits' examinations (as uploads are), ready for the graders' worklists. With
+    --pictures K the rows share K generated pictures: demo and load-test data, fast enough for a
+    million rows (large batches, COPY on PostgreSQL); each such row's md5 is its own, not its
+    bytes' digest, and filing them is left to `file_examinations` (one image at a time).
     """
 
     help = (
@@ -85,3 +88,7 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         record("images.seeded", count=added, seed=seed, size=size, days=days, pictures=pictures)
         self.stdout.write(f"Added {added} synthetic images in {time.monotonic() - started:.1f} s.")
+        if pictures:
+            self.stdout.write("Not filed into examinations: run file_examinations for that.")
+        else:
+            self.stdout.write(f"Filed {file_unfiled()} image(s) into examinations.")
