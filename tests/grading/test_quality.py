@@ -141,8 +141,11 @@ def decide(exam, grading, at):
 
 @pytest.fixture
 def march(graders):
+    return build_march(graders)
+
+
+def build_march(w):
     """The fixture of the module's docstring."""
-    w = graders
     for n, (first, second, arbitration, final) in TABLE.items():
         created = T0 + timedelta(days=n)
         exam = add_exam(w, n, created)
