@@ -235,6 +235,10 @@ FUNDUSHUB_REAPER_INTERVAL = env_int("FUNDUSHUB_REAPER_INTERVAL", 15)
 # Pages say "Waiting for a worker" once no worker has beaten (every 10 s) for this long.
 FUNDUSHUB_WORKER_STALE_SECONDS = max(20, env_int("FUNDUSHUB_WORKER_STALE_SECONDS", 60))
 FUNDUSHUB_THUMBNAIL_SIZE = env_int("FUNDUSHUB_THUMBNAIL_SIZE", 384)
+# Checks at ingest (checks/): queued after each new image is stored ("off": not queued); the
+# checks of one image stop after this many seconds and the rest are recorded as not run.
+FUNDUSHUB_CHECKS = env_bool("FUNDUSHUB_CHECKS", True)
+FUNDUSHUB_CHECKS_SECONDS = max(1, env_int("FUNDUSHUB_CHECKS_SECONDS", 30))
 # /health/ready (operations/checks.py): not ready while work waits and no worker has beaten for
 # this long; while more than MAX_QUEUE_DEPTH wait; or while the oldest has waited MAX_QUEUE_AGE
 # (0 turns a limit off).

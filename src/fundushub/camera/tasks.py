@@ -20,6 +20,7 @@ from django_tasks import task
 from fundushub.camera.dicom import NoPreview, preview_png
 from fundushub.camera.models import DICOM_TYPES, CameraFile
 from fundushub.catalog.models import Area
+from fundushub.checks.queue import check_when_stored
 from fundushub.grading.examinations import file_image
 from fundushub.lib.statelog import state_changed
 from fundushub.lib.tasks import failure_reason, gave_up, task_waiting
@@ -66,7 +67,8 @@ def ingest_camera_image(file_id: int) -> str:
 
 
 def _filer(record: CameraFile):
-    """Files the image into its visit's examination, in the image row's transaction."""
+    """Files the image into its visit's examination, in the image row's transaction, and queues
+    a new image's checks for when that transaction commits."""
     device = record.device or record.session.device
 
     def within(image, created):
@@ -75,6 +77,8 @@ def _filer(record: CameraFile):
             taken_at=record.capture_datetime,
             brought_by_id=device.user_id if device else None,
         )
+        if created:
+            check_when_stored(image)
 
     return within
 

@@ -8,12 +8,14 @@ import logging
 import time
 
 import numpy as np
+from django.conf import settings
 from django.utils import timezone
 from PIL import Image as PILImage
 from PIL import ImageOps
 
 from fundushub.checks.models import ImageCheck, Verdict
 from fundushub.checks.registry import CHECKS, Subject
+from fundushub.lib.tasks import failure_reason
 from fundushub.store import blobs
 from fundushub.store.models import Image
 
@@ -34,13 +36,36 @@ def load_subject(image: Image) -> Subject:
     return Subject(image=image, rgb=rgb, scale=rgb.shape[1] / max(1, full_width))
 
 
-def run_checks(image: Image, names=None) -> dict[str, ImageCheck]:
-    """Run the named checks (all by default) and store their results; returns them by name."""
-    subject = load_subject(image)
+def run_checks(image: Image, names=None, budget: float | None = None) -> dict[str, ImageCheck]:
+    """Run the named checks (all by default) and store their results; returns them by name.
+
+    Once budget seconds (FUNDUSHUB_CHECKS_SECONDS) have gone on this image, the checks not yet
+    begun are recorded as not run, with the reason: a slow image never holds the queue for long.
+    """
+    names = list(names or CHECKS)
+    budget = settings.FUNDUSHUB_CHECKS_SECONDS if budget is None else budget
+    began = time.monotonic()
+    try:
+        subject = load_subject(image)
+    except Exception as e:  # gone or unreadable bytes: every check says so, none is left open
+        log.warning("Image %s could not be read for its checks: %s", image.pk, e)
+        reason = f"The image could not be read: {failure_reason(e)}"
+        return {name: _error(CHECKS[name], image, reason) for name in names}
     results = {}
-    for name in names or list(CHECKS):
-        results[name] = _run_one(CHECKS[name], subject)
+    for name in names:
+        spent = time.monotonic() - began
+        if results and spent > budget:
+            reason = f"Not run: this image's checks took over {budget:g} s ({spent:.1f} s)"
+            results[name] = _error(CHECKS[name], image, reason, skipped=True)
+        else:
+            results[name] = _run_one(CHECKS[name], subject)
     return results
+
+
+def _error(check, image: Image, reason: str, skipped: bool = False) -> ImageCheck:
+    fields = {"verdict": Verdict.ERROR, "reason": reason[:300], "flagged": False, "twin_id": None}
+    fields["values"] = {"skipped": True} if skipped else {}
+    return _keep(check, image, fields, 0)
 
 
 def _run_one(check, subject: Subject) -> ImageCheck:
@@ -59,14 +84,16 @@ def _run_one(check, subject: Subject) -> ImageCheck:
         reason = f"The {check.label} check failed: {e.__class__.__name__}"
         fields = {"verdict": Verdict.ERROR, "reason": reason, "flagged": False, "values": {}}
         fields["twin_id"] = None
+    return _keep(check, subject.image, fields, int((time.perf_counter() - started) * 1000))
+
+
+def _keep(check, image: Image, fields: dict, milliseconds: int) -> ImageCheck:
     fields.update(
         version=check.version,
-        milliseconds=int((time.perf_counter() - started) * 1000),
+        milliseconds=milliseconds,
         ran_at=timezone.now(),
         reviewed_by=None,
         reviewed_at=None,
     )
-    row, _ = ImageCheck.objects.update_or_create(
-        image=subject.image, name=check.name, defaults=fields
-    )
+    row, _ = ImageCheck.objects.update_or_create(image=image, name=check.name, defaults=fields)
     return row

@@ -1,5 +1,8 @@
 """The task worker: django-tasks-db's worker, the heartbeat, and the reaper that re-queues the
-work of dead workers (upload items and camera images)."""
+work of dead workers (upload items, camera images and image checks).
+
+django-tasks-db's worker takes the ready task of highest priority first (then the oldest): the
+checks (priority -10) run only while no file waits to be stored (priority 0)."""
 
 import logging
 import threading
@@ -12,6 +15,7 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from fundushub.camera.tasks import requeue_stale
+from fundushub.checks import queue as checks_queue
 from fundushub.uploads.heartbeat import beat, beat_periodically
 from fundushub.uploads.tasks import reclaim_expired
 
@@ -19,9 +23,10 @@ log = logging.getLogger(__name__)
 
 
 def reap() -> None:
-    """Give the work of dead workers back to the queue: upload items and camera images."""
+    """Give the work of dead workers back to the queue: upload items, camera images, checks."""
     reclaim_expired()
     requeue_stale(settings.FUNDUSHUB_ITEM_LEASE_SECONDS)
+    checks_queue.requeue_stale()
 
 
 def _reap_periodically(stop: threading.Event, interval: float) -> None:
@@ -36,7 +41,8 @@ def _reap_periodically(stop: threading.Event, interval: float) -> None:
 
 class Command(BaseCommand):
     help = (
-        "Run the background worker that processes uploads (validate, store, thumbnail). "
+        "Run the background worker that processes uploads (validate, store, thumbnail) and "
+        "then checks the stored images. "
         "Run several on one or many machines to go faster; they share the database queue."
     )
 
