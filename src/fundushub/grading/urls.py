@@ -2,8 +2,17 @@
 
 from django.urls import path  # noqa: F401  (routes are added below, one block per page family)
 
+from fundushub.grading import grading_views, worklist_views
+
 urlpatterns = [
     # worklist and grading
+    path("grading/", worklist_views.worklist_page, name="grading-worklist"),
+    path("grading/start", worklist_views.start, name="grading-start"),
+    path("grading/examinations/<uuid:exam_id>/grade", grading_views.grade, name="grading-grade"),
+    path(
+        "grading/examinations/<uuid:exam_id>/release", grading_views.release, name="grading-release"
+    ),
+    path("grading/examinations/<uuid:exam_id>/revise", grading_views.revise, name="grading-revise"),
     # examinations
     # quality assurance
 ]
