@@ -6,7 +6,6 @@ run as a formula are prefixed with a quote.
 """
 
 import csv
-import unicodedata
 from datetime import UTC
 
 from django.db.models import Count
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from fundushub.audit.models import record
 from fundushub.grading.models import Grade
+from fundushub.lib.spreadsheet import safe
 from fundushub.library import dashboard, keyset
 from fundushub.store.titles import capture_times, title_of
 
@@ -47,20 +47,6 @@ _TABLE = [
 COLUMNS = [column for column, _ in _TABLE]
 FIELDS = [field for _, field in _TABLE if field]
 SOURCE = FIELDS.index("source")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe(value) -> str:
-    """A cell as text, defused if a spreadsheet would read it as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    text = str(value)
-    # Spreadsheets read compatibility forms (full-width "＝", small "﹢") as the plain character,
-    # and skip leading spaces before a formula: check the normalised, unindented text.
-    looks_like = unicodedata.normalize("NFKC", text).lstrip(" ")
-    return "'" + text if looks_like.startswith(FORMULA_START) else text
 
 
 class _Echo:
