@@ -19,4 +19,5 @@ urlpatterns = [
         views.session_file,
         name="session-file",
     ),
+    path("camera/reports/<int:file_id>", views.report_file, name="report"),
 ]

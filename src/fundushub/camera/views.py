@@ -1,5 +1,6 @@
 """Staff pages: camera sessions with their completeness, one session's files, and opening a
-session's report or DICOM (served inert: nothing in a camera's file can run on our origin)."""
+session's report or DICOM (served inert: nothing in a camera's file can run on our origin); and
+a report for the users of its lab unit, as the examination page links it."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,6 +12,7 @@ from fundushub.accounts.roles import sees_lab_unit_jobs
 from fundushub.audit.models import record
 from fundushub.camera.completeness import completeness
 from fundushub.camera.content import is_html
+from fundushub.camera.exam_reports import visible_reports
 from fundushub.camera.models import DICOM_TYPES, CameraSession
 from fundushub.lib.downloads import download_name, inert, readable_base
 from fundushub.store import blobs
@@ -83,7 +85,18 @@ def _served_type(record, head: bytes) -> tuple[str, bool]:
 @login_required
 def session_file(request, session_id, file_id):
     session = get_object_or_404(visible_sessions(request.user), pk=session_id)
-    camera_file = get_object_or_404(session.files, pk=file_id)
+    return _serve(request, get_object_or_404(session.files, pk=file_id))
+
+
+@require_GET
+@login_required
+def report_file(request, file_id):
+    """A report, for every user of the lab unit whose camera sent it (graders included: the
+    examination page links here); outside that scope it does not exist."""
+    return _serve(request, get_object_or_404(visible_reports(request.user), pk=file_id))
+
+
+def _serve(request, camera_file):
     handle = blobs.open_blob(blobs.original_key(camera_file.sha256))
     head = handle.read(1024)
     handle.seek(0)
@@ -100,7 +113,7 @@ def session_file(request, session_id, file_id):
         "camera.file_opened",
         request=request,
         obj=camera_file,
-        session=str(session.pk),
+        session=str(camera_file.session_id),
         file_type=camera_file.file_type,
     )
     return inert(response)
