@@ -71,6 +71,11 @@ def can_arbitrate(user) -> bool:
     return user.is_authenticated and user.has_perm("grading.arbitrate_examination")
 
 
+def sees_quality(user) -> bool:
+    """The grading quality figures: senior graders, data managers and admins."""
+    return can_arbitrate(user) or sees_lab_unit_jobs(user)
+
+
 def can_upload_pregraded(user) -> bool:
     return user.is_authenticated and user.has_perm("images.upload_pregraded")
 
@@ -98,6 +103,7 @@ def context(request):
         "is_admin": is_admin(user),
         "can_grade": can_grade(user),
         "can_arbitrate": can_arbitrate(user),
+        "sees_quality": sees_quality(user),
         "sees_camera_sessions": user.is_authenticated
         and (user.is_staff or sees_lab_unit_jobs(user)),
         "role_names": [g.name for g in user.groups.all()] if user.is_authenticated else [],

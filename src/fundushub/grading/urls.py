@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401  (routes are added below, one block per page family)
 
-from fundushub.grading import grading_views, worklist_views
+from fundushub.grading import grading_views, quality_views, worklist_views
 
 urlpatterns = [
     # worklist and grading
@@ -15,4 +15,6 @@ urlpatterns = [
     path("grading/examinations/<uuid:exam_id>/revise", grading_views.revise, name="grading-revise"),
     # examinations
     # quality assurance
+    path("grading/quality", quality_views.quality_page, name="grading-quality"),
+    path("grading/quality.csv", quality_views.quality_csv, name="grading-quality-csv"),
 ]
