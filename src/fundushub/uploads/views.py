@@ -18,9 +18,10 @@ from fundushub.accounts.limits import current_limits
 from fundushub.accounts.roles import can_upload
 from fundushub.catalog.choices import clean_choices, options_for
 from fundushub.catalog.models import Hospital
-from fundushub.lib import jsonbody
+from fundushub.lib import jsonbody, subject_pattern
 from fundushub.lib.csrf import csrf_refusal
 from fundushub.store.streaming import StagingUploadHandler
+from fundushub.uploads import manifest
 from fundushub.uploads.heartbeat import waiting_for_worker
 from fundushub.uploads.ingest import DUPLICATE
 from fundushub.uploads.jobs import create_job
@@ -47,6 +48,10 @@ def _form_context(request, error=""):
         "limits": current_limits(),
         "error": error,
         "quota_remaining": request.user.quota_remaining(),
+        "subject_pattern": settings.FUNDUSHUB_SUBJECT_PATTERN,
+        "subject_pattern_max": subject_pattern.MAX_LENGTH,
+        "manifest_max_bytes": manifest.MAX_BYTES,
+        "manifest_max_rows": manifest.MAX_ROWS,
     }
 
 

@@ -3,6 +3,7 @@
 // in the browser (type by its first bytes, size, count, duplicates by MD5 in the batch and on the
 // server), and only the files that pass are sent, with a progress bar. Without JavaScript the
 // form still posts as a plain multipart form; the server checks everything again either way.
+// Each file's subject and eye are labels.js's part (FundusLabels), hooked in below.
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
@@ -48,6 +49,11 @@
   var csrf = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
 
   form.noValidate = true; // our own checks and messages replace the browser's bubbles
+  var labels = window.FundusLabels.attach(form, {
+    hospital: function () { return hospital(); },
+    csrf: csrf,
+    redraw: function () { render(); },
+  });
 
   // ---- Selections: hospital pills, lab units filtered by hospital, remembered in localStorage ----
 
@@ -106,6 +112,7 @@
       remember();
       fieldChanged("hospital");
       work(askServer);
+      labels.ask(); // each hospital keeps its own subject registry
     });
   });
   SELECTS.forEach(function (name) {
@@ -263,6 +270,7 @@
 
   function addFiles(files) {
     if (busy) return;
+    files = labels.takeFiles(files); // a CSV manifest dropped with the images is not an image
     Array.prototype.forEach.call(files, function (file) {
       var entry = { id: nextId++, file: file, reason: "", md5: "", inspected: false };
       entries.push(entry);
@@ -270,6 +278,7 @@
     });
     render();
     work(askServer);
+    labels.ask();
   }
 
   function removeEntry(entry) {
@@ -279,6 +288,7 @@
     entries.splice(index, 1);
     if (entry.li) entry.li.remove();
     render();
+    labels.ask();
     var next = entries[index] || entries[index - 1];
     (next ? next.li.querySelector("button") : input).focus();
   }
@@ -348,7 +358,7 @@
     remove.textContent = "Remove";
     remove.setAttribute("aria-label", "Remove " + entry.file.name);
     remove.addEventListener("click", function () { removeEntry(entry); });
-    li.append(name, size, status, remove);
+    li.append(name, size, status, remove, labels.controlsFor(entry));
     entry.li = li;
     return li;
   }
@@ -362,6 +372,7 @@
       var status = li.querySelector(".status");
       if (status.textContent !== e.why) status.textContent = e.why;
     });
+    labels.update(entries);
     var left = entries.filter(function (e) { return e.status === "rejected"; });
     var checking = entries.some(function (e) { return e.status === "checking"; });
     $("file-tools").hidden = !entries.length;
@@ -405,6 +416,7 @@
     });
     entries = [];
     render();
+    labels.ask();
     input.focus();
   });
 
@@ -459,6 +471,7 @@
     if (kind === "required") return missingFields().length > 0;
     if (kind === "noFile") return !entries.length;
     if (kind === "nothingLeft") return !entries.some(function (e) { return e.status === "ready"; });
+    if (kind === "labels") return !!labels.problem(entries.filter(function (e) { return e.status === "ready"; }));
     return true;
   }
 
@@ -527,7 +540,7 @@
     submit.disabled = on;
     submit.textContent = label || "Upload Images";
     form.setAttribute("aria-busy", String(on));
-    Array.prototype.forEach.call(form.querySelectorAll("input, select, #file-list button, #remove-all"), function (el) {
+    Array.prototype.forEach.call(form.querySelectorAll("input, select, textarea, #file-list button, #remove-all"), function (el) {
       if (el !== submit) el.disabled = on;
     });
     dropzone.classList.toggle("disabled", on);
@@ -556,6 +569,7 @@
     var data = new FormData(form); // before setBusy: disabled controls are not sent
     data.delete("files");
     data.set("rejected", JSON.stringify(rejected));
+    labels.appendFields(data, files); // before the files, so the server checks them first
     files.forEach(function (e) { data.append("files", e.file, e.file.name); });
     setBusy(true, "Uploading…");
     setProgress(0, files.reduce(function (n, e) { return n + e.file.size; }, 0));
@@ -615,11 +629,17 @@
       return;
     }
     setBusy(true, "Checking files…");
-    work(askServer).then(function () {
+    work(askServer).then(labels.ask).then(function () {
       setBusy(false);
       var going = entries.filter(function (e) { return e.status === "ready"; });
       if (!going.length) {
         showError("Nothing to upload: every selected file was left out (see the list for the reasons).", "nothingLeft");
+        return;
+      }
+      var problem = labels.problem(going); // what the server would refuse the whole upload for
+      if (problem) {
+        showError(problem.text, "labels");
+        if (problem.focus) problem.focus.focus();
         return;
       }
       var rejected = entries
