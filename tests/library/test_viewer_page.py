@@ -269,3 +269,15 @@ def test_opened_from_the_dashboard_showing_edits_it_shows_the_edit(client, world
     assert f'id="viewer-image" src="/images/{image.id}/view?variant=edited"' in text
     text = html(page(client, image, "?show=edited&variant=original"))
     assert f'id="viewer-image" src="/images/{image.id}/view"' in text
+
+
+def test_it_links_to_the_images_examination_for_those_who_see_it(client, world):
+    from tests.conftest import examination_of
+
+    exam = examination_of(world, 90)
+    image = exam.image_links.first().image
+    client.force_login(world.alice)
+    assert f'href="/examinations/{exam.pk}" id="examination-link"' in html(page(client, image))
+    # An uploader sees her own image outside her lab units, but not that unit's examination.
+    world.alice.lab_units.clear()
+    assert "examination-link" not in html(page(client, image))

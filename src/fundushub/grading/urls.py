@@ -2,7 +2,12 @@
 
 from django.urls import path  # noqa: F401  (routes are added below, one block per page family)
 
-from fundushub.grading import grading_views, quality_views, worklist_views
+from fundushub.grading import (
+    examination_views,
+    grading_views,
+    quality_views,
+    worklist_views,
+)
 
 urlpatterns = [
     # worklist and grading
@@ -14,6 +19,12 @@ urlpatterns = [
     ),
     path("grading/examinations/<uuid:exam_id>/revise", grading_views.revise, name="grading-revise"),
     # examinations
+    path("examinations/<uuid:exam_id>", examination_views.examination, name="examination"),
+    path(
+        "examinations/<uuid:exam_id>/images/<uuid:image_id>/move",
+        examination_views.move_image,
+        name="examination-move-image",
+    ),
     # quality assurance
     path("grading/quality", quality_views.quality_page, name="grading-quality"),
     path("grading/quality.csv", quality_views.quality_csv, name="grading-quality-csv"),

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fundushub.accounts.roles import can_download_original, can_grade, can_manage_image
 from fundushub.grading.grades import GradeRefused, record_grade
+from fundushub.grading.models import Examination
 from fundushub.grading.scales import scale_for
 from fundushub.library.browsing import browsing_for
 from fundushub.library.history import history_for
@@ -39,6 +40,10 @@ def _page(request, image, status=200, form=None, error=""):
         "form": form or {},
         "grade_error": error,
         "browsing": browsing,
+        # The visit this image was filed in (its page shows both eyes, gradings and reports).
+        "examination": Examination.objects.visible_to(request.user)
+        .filter(image_links__image=image)
+        .first(),
     }
     return render(request, "library/viewer.html", context, status=status)
 
