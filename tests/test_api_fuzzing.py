@@ -19,7 +19,7 @@ from fundushub.camera.models import Subject
 from fundushub.uploads.models import UploadJob
 from fundushub.wsgi import application
 from tests.camera.conftest import issue_token
-from tests.conftest import fundus_jpeg, store_image
+from tests.conftest import examination_of, fundus_jpeg, store_image
 
 EXAMPLES = 10  # per operation and mode: the whole run stays well under a minute
 CONFIG = {
@@ -63,6 +63,7 @@ def api_schema(world, browser):
     operations without them (401) and with made-up ones."""
     world.token = token = issue_token("FUZZ-CAM", world.retina)
     world.image = store_image(world, 1)
+    world.examination = examination_of(world, 2)
     config = {
         **CONFIG,
         "auth": {
@@ -87,6 +88,7 @@ OPERATIONS = {
     "POST /api/direct-upload/duplicates",
     "GET /api/upload-jobs/{job_id}/status",
     "GET /api/images/{image_id}",
+    "GET /api/examinations/{exam_id}",
 }
 SETTINGS = hypothesis_settings(
     max_examples=EXAMPLES,
@@ -158,6 +160,11 @@ def test_the_successful_answers_match_the_schema(api_schema, world, browser):
             {"path_parameters": {"subject_identifier": "105-10-0989-3"}},
         ),
         ("GET", "/api/images/{image_id}", {"path_parameters": {"image_id": str(world.image.id)}}),
+        (
+            "GET",
+            "/api/examinations/{exam_id}",
+            {"path_parameters": {"exam_id": str(world.examination.pk)}},
+        ),
         ("GET", "/api/upload-jobs/{job_id}/status", {"path_parameters": {"job_id": str(job.id)}}),
         (
             "POST",

@@ -4,6 +4,7 @@ Those views are plain Django views, signed in by the session cookie; their paths
 by the app that owns them (uploads/openapi.py, images/openapi.py) and merged here.
 """
 
+from fundushub.grading import openapi as grading_openapi
 from fundushub.library import openapi as images_openapi
 from fundushub.uploads import openapi as uploads_openapi
 
@@ -23,6 +24,7 @@ COOKIE_AUTH = {
 def add_page_apis(result, generator, request, public):
     result.setdefault("paths", {}).update(uploads_openapi.PATHS)
     result["paths"].update(images_openapi.PATHS)
+    result["paths"].update(grading_openapi.PATHS)
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})["PageError"] = PAGE_ERROR
     components.setdefault("securitySchemes", {})["cookieAuth"] = COOKIE_AUTH
