@@ -154,6 +154,7 @@ def test_examinations_of_other_lab_units_are_not_counted(client, march):
         ({"date_from": "2026-04-01", "date_to": "2026-03-01"}, "must end on or after"),
         ({"date_from": "2020-01-01", "date_to": "2026-01-01"}, f"at most {MAX_DAYS} days"),
         ({"lab_unit": "retina"}, "Choose a lab unit from the list"),
+        ({"lab_unit": "²"}, "Choose a lab unit from the list"),
         ({"programme": "999999"}, "Choose a programme from the list"),
     ],
 )

@@ -93,7 +93,7 @@ def choose(request) -> Chosen:
         errors["date_to"] = f"Choose a period of at most {MAX_DAYS} days (three years)."
     unit_ids = tuple(u.pk for u in lab_units)
     if raw["lab_unit"]:
-        if not raw["lab_unit"].isdigit():
+        if not (raw["lab_unit"].isascii() and raw["lab_unit"].isdecimal()):
             errors["lab_unit"] = "Choose a lab unit from the list."
         elif int(raw["lab_unit"]) not in unit_ids:
             raise Http404("No such lab unit.")
