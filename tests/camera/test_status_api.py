@@ -26,6 +26,7 @@ STATUS_KEYS = {
     "uploaded",
     "missing",
     "complete",
+    "checks",  # ours, optional: the checks at ingest (tests/camera/test_checks_in_answers.py)
 }
 
 

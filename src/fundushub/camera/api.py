@@ -20,7 +20,7 @@ from rest_framework.decorators import (
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from fundushub.camera import files, schema, sessions
+from fundushub.camera import files, image_checks, schema, sessions
 from fundushub.camera.auth import DeviceTokenAuthentication, IsCameraDevice
 from fundushub.camera.completeness import session_completeness, session_files
 from fundushub.camera.content import matches
@@ -113,7 +113,7 @@ def resolve(request):
 
 
 def _file_body(record: CameraFile) -> dict:
-    return {
+    body = {
         "id": record.pk,
         **_ids(record.session),
         "file_type": record.file_type,
@@ -121,6 +121,10 @@ def _file_body(record: CameraFile) -> dict:
         "stored_filename": record.stored_filename,
         "checksum": record.sha256,
     }
+    checks = image_checks.file_checks(record)  # a picture's; older clients ignore the key
+    if checks is not None:
+        body["checks"] = checks
+    return body
 
 
 def _upload_field_errors(request, staged) -> dict:
@@ -264,5 +268,7 @@ def status(request, subject_identifier):
             "subject_identifier": subject_identifier,
             "report_datetime": report_time.isoformat(),
             **state,
+            # What the checks at ingest found on each picture; older clients ignore the key.
+            "checks": image_checks.session_checks(image_checks.picture_files(session)),
         }
     )

@@ -8,7 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from fundushub.camera.models import FILE_TYPES, ReportType
+from fundushub.camera.models import DICOM_TYPES, FILE_TYPES, IMAGE_TYPES, ReportType
+from fundushub.checks.models import Verdict
+from fundushub.checks.standing import STATES
 
 SUBJECT_IDENTIFIER_MAX = 50
 
@@ -66,6 +68,48 @@ _IDS = {
     "eye_exam_register_id": serializers.UUIDField(help_text="the same value as session_id"),
 }
 
+# The checks at ingest (optional; the field's clients ignore keys they do not know).
+_CHECK_RESULT = inline_serializer(
+    "CheckResult",
+    {
+        "verdict": serializers.ChoiceField(
+            choices=Verdict.values,
+            help_text="gradability: good, usable or ungradable; the other checks: pass or "
+            "flag; error: the check failed or did not run in time",
+        ),
+        "flagged": serializers.BooleanField(help_text="someone should look at this image"),
+        "reason": serializers.CharField(
+            allow_blank=True, help_text='in words, e.g. "looks blurred"'
+        ),
+        "version": serializers.IntegerField(help_text="the version of the check that ran"),
+        "advice": serializers.CharField(
+            required=False,
+            help_text='for a flag: what to do at the camera, e.g. "recapture while the '
+            'patient is here"',
+        ),
+    },
+)
+FILE_CHECKS = inline_serializer(
+    "FileChecks",
+    {
+        "file_type": serializers.ChoiceField(choices=IMAGE_TYPES + DICOM_TYPES),
+        "state": serializers.ChoiceField(
+            choices=STATES,
+            help_text="pending: stored or being stored, checks queued (they run seconds after "
+            "storing, so an upload answer says pending); done: every check has a result; "
+            "not_checked: no result and none coming now (reason says why)",
+        ),
+        "flagged": serializers.BooleanField(help_text="any result is flagged"),
+        "reason": serializers.CharField(required=False, help_text="why not_checked"),
+        "results": serializers.DictField(
+            child=_CHECK_RESULT, help_text="by check name, as they land"
+        ),
+    },
+    required=False,
+    help_text="What the checks at ingest found on this picture (left, right, or a DICOM's "
+    "preview); absent for reports.",
+)
+
 PING = inline_serializer("Ping", {"status": serializers.CharField()})
 RESOLVED = inline_serializer(
     "Resolved",
@@ -85,6 +129,7 @@ STORED_FILE = inline_serializer(
         "original_filename": serializers.CharField(),
         "stored_filename": serializers.CharField(),
         "checksum": serializers.CharField(help_text="SHA-256 of the bytes stored (hex)"),
+        "checks": FILE_CHECKS,
     },
 )
 STATUS = inline_serializer(
@@ -97,6 +142,11 @@ STATUS = inline_serializer(
         "uploaded": _TYPES,
         "missing": _TYPES,
         "complete": serializers.BooleanField(),
+        "checks": serializers.DictField(
+            child=FILE_CHECKS,
+            required=False,
+            help_text="the checks of each picture in the session, by its original file name",
+        ),
     },
 )
 UPLOAD_FORM = {
