@@ -80,3 +80,11 @@ def test_a_long_list_of_unknown_subjects_names_ten_and_counts_the_rest(world):
     register(world, "S1")
     message = registry_refusal(world.st_lucia, [f"X{i}" for i in range(25)])
     assert "25 subjects" in message and "X9 and 15 more." in message and "X10" not in message
+
+
+def test_a_batch_without_subjects_does_not_ask_the_registry(world, monkeypatch):
+    asked = []
+    monkeypatch.setattr(
+        "fundushub.uploads.subjects.unknown_subjects", lambda *a: asked.append(a) or ["x"]
+    )
+    assert registry_refusal(world.st_lucia, ["", ""]) == "" and asked == []

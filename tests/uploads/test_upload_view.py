@@ -345,3 +345,15 @@ def test_csrf_is_enforced(world):
     client.force_login(world.alice)
     assert post(client, world, [jpg("a.jpg")]).status_code == 403
     assert not UploadJob.objects.exists()
+
+
+def test_the_form_offers_a_subject_and_an_eye_for_its_images(client, world, settings):
+    settings.FUNDUSHUB_SUBJECT_PATTERN = r"^(?P<subject>P\d+)"
+    client.force_login(world.alice)
+    body = client.get(URL).content.decode()
+    for source in ("none", "typed", "filename", "manifest"):
+        assert f'name="subject_source" value="{source}"' in body
+    assert 'name="subject"' in body and 'name="manifest"' in body
+    assert 'name="eye_from_name" id="eye_from_name" checked' in body
+    assert 'placeholder="^(?P&lt;subject&gt;P\\d+)"' in body  # the server's pattern, shown
+    assert 'data-subjects-url="/api/direct-upload/subjects"' in body

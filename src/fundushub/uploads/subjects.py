@@ -39,6 +39,9 @@ def clean_subject(raw, where: str = "") -> str:
 def registry_refusal(hospital, identifiers) -> str:
     """The message refusing an upload whose subjects the hospital's registry does not know;
     "" when it knows them all or keeps no registry."""
+    identifiers = [i for i in identifiers if i]
+    if not identifiers:  # an upload without subjects asks nothing (as before subjects existed)
+        return ""
     unknown = unknown_subjects(hospital.pk, identifiers)
     if not unknown:
         return ""

@@ -138,10 +138,11 @@ def _before_files(request, token_in_form: bool, fields):
         form = read_form(fields, complete=False)
     except InvalidLabel as e:
         return _refuse(request, str(e))
-    hospital = _hospital(request.user, fields.get("hospital"))
-    if hospital is None:  # refused (or not) with the whole form, as before
+    named = form.subjects_known_before_files()
+    hospital = _hospital(request.user, fields.get("hospital")) if named else None
+    if hospital is None:  # nothing to ask, or refused (or not) with the whole form, as before
         return None
-    error = registry_refusal(hospital, form.subjects_known_before_files())
+    error = registry_refusal(hospital, named)
     return _refuse(request, error) if error else None
 
 

@@ -238,7 +238,10 @@
       }
       if (s === "filename") {
         var found = server.names[entry.file.name];
-        if (!found) return { value: "", how: server.patternError ? "pattern cannot be used" : "reading the name…" };
+        if (!found) {
+          var waiting = !hooks.hospital() ? "choose a hospital to read the name" : "reading the name…";
+          return { value: "", how: server.patternError ? "pattern cannot be used" : waiting };
+        }
         return { value: found.subject, how: found.subject ? "from the name" : "none in the name", error: found.error };
       }
       return { value: "", how: "" };
