@@ -107,8 +107,8 @@ def check_subjects(request):
         compiled = compile_pattern(pattern) if names else None
     except BadPattern as e:
         return JsonResponse({"error": f"The subject pattern cannot be used: {e}."}, status=400)
-    from_names = [_checked(subject_in_name(stem_of(n), compiled)) for n in names]
-    given = [_checked(s) for s in typed]
+    from_names = [_identifier(subject_in_name(stem_of(n), compiled)) for n in names]
+    given = [_identifier(s) for s in typed]
     valid = [e["subject"] for e in from_names + given if e["subject"] and not e["error"]]
     unknown = unknown_subjects(hospital_id, valid)
     return JsonResponse(
@@ -123,7 +123,7 @@ def check_subjects(request):
     )
 
 
-def _checked(raw: str) -> dict:
+def _identifier(raw: str) -> dict:
     try:
         return {"subject": clean_subject(raw), "error": ""}
     except InvalidLabel as e:
