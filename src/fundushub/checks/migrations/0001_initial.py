@@ -6,51 +6,110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('images', '0008_dated_image_counts'),
+        ("images", "0008_dated_image_counts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PerceptualHash',
+            name="PerceptualHash",
             fields=[
-                ('image', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, serialize=False, to='images.image')),
-                ('hospital_id', models.BigIntegerField()),
-                ('value', models.BigIntegerField()),
-                ('q0', models.IntegerField()),
-                ('q1', models.IntegerField()),
-                ('q2', models.IntegerField()),
-                ('q3', models.IntegerField()),
+                (
+                    "image",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        serialize=False,
+                        to="images.image",
+                    ),
+                ),
+                ("hospital_id", models.BigIntegerField()),
+                ("value", models.BigIntegerField()),
+                ("q0", models.IntegerField()),
+                ("q1", models.IntegerField()),
+                ("q2", models.IntegerField()),
+                ("q3", models.IntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['hospital_id', 'q0'], name='phash_q0'), models.Index(fields=['hospital_id', 'q1'], name='phash_q1'), models.Index(fields=['hospital_id', 'q2'], name='phash_q2'), models.Index(fields=['hospital_id', 'q3'], name='phash_q3')],
+                "indexes": [
+                    models.Index(fields=["hospital_id", "q0"], name="phash_q0"),
+                    models.Index(fields=["hospital_id", "q1"], name="phash_q1"),
+                    models.Index(fields=["hospital_id", "q2"], name="phash_q2"),
+                    models.Index(fields=["hospital_id", "q3"], name="phash_q3"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ImageCheck',
+            name="ImageCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=20)),
-                ('version', models.PositiveSmallIntegerField()),
-                ('verdict', models.CharField(choices=[('good', 'Good'), ('usable', 'Usable'), ('ungradable', 'Ungradable'), ('pass', 'No problem found'), ('flag', 'Flagged for review'), ('error', 'Check failed')], max_length=12)),
-                ('flagged', models.BooleanField(default=False)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('values', models.JSONField(blank=True, default=dict)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('ran_at', models.DateTimeField(auto_now=True)),
-                ('milliseconds', models.PositiveIntegerField(default=0)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checks', to='images.image')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('twin', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='images.image')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=20)),
+                ("version", models.PositiveSmallIntegerField()),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("good", "Good"),
+                            ("usable", "Usable"),
+                            ("ungradable", "Ungradable"),
+                            ("pass", "No problem found"),
+                            ("flag", "Flagged for review"),
+                            ("error", "Check failed"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("flagged", models.BooleanField(default=False)),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("values", models.JSONField(blank=True, default=dict)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("ran_at", models.DateTimeField(auto_now=True)),
+                ("milliseconds", models.PositiveIntegerField(default=0)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checks",
+                        to="images.image",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "twin",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="images.image",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['image', 'name'],
-                'indexes': [models.Index(fields=['name', 'flagged', 'reviewed_at'], name='check_flags')],
-                'constraints': [models.UniqueConstraint(fields=('image', 'name'), name='image_check_unique')],
+                "ordering": ["image", "name"],
+                "indexes": [
+                    models.Index(fields=["name", "flagged", "reviewed_at"], name="check_flags")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("image", "name"), name="image_check_unique")
+                ],
             },
         ),
     ]
