@@ -167,7 +167,7 @@ def test_arbitration_shows_what_the_graders_disagree_on(client, graders):
     workflow.record_grading(graders.greg, exam, dr("R0", "R0"))
     client.force_login(graders.sophie)
     text = html(client, fresh(exam))
-    assert "Awaiting arbitration" in text and "The graders disagree" in text
+    assert "Awaiting arbitration" in text and "the graders disagree" in text
     assert (
         "Outcome: first grader Refer to the eye clinic: soon, "
         "second grader Routine recall in 24 months" in text
@@ -233,3 +233,29 @@ def test_the_page_with_move_forms_costs_the_same_for_2_or_10_images(client, grad
     client.force_login(graders.mary)
     html(client, small)
     assert len(queries(client, small)) == len(queries(client, big))
+
+
+def test_a_grader_who_may_grade_it_now_is_offered_the_grading_page(client, graders):
+    exam = examination_of(graders, 30)
+    client.force_login(graders.gina)
+    assert f'href="/grading/examinations/{exam.pk}/grade">Grade</a>' in html(client, exam)
+    for user in (graders.mary, graders.alice):  # no graders
+        client.force_login(user)
+        assert "/grade" not in html(client, exam)
+
+
+def test_the_first_grader_is_not_offered_the_second_grading(client, graders):
+    exam = referred(graders, 31)
+    client.force_login(graders.gina)
+    assert "/grade" not in html(client, exam)
+    client.force_login(graders.greg)
+    assert f'href="/grading/examinations/{exam.pk}/grade">Grade</a>' in html(client, exam)
+
+
+def test_a_senior_grader_is_offered_a_revision_of_a_decided_outcome(client, graders):
+    exam = no_second(examination_of(graders, 32))
+    workflow.record_grading(graders.gina, exam, dr())
+    client.force_login(graders.sophie)
+    assert ">Revise the outcome</a>" in html(client, fresh(exam))
+    client.force_login(graders.greg)
+    assert "/grade" not in html(client, fresh(exam))

@@ -26,7 +26,7 @@ def test_data_managers_see_a_move_form_per_image_listing_the_candidates(client, 
     same_day = examination_of(graders, 3, subject="OTHER-7")
     client.force_login(graders.mary)
     text = client.get(f"/examinations/{exam.pk}").content.decode()
-    assert text.count('name="to"') == 2 and "A new examination of its own" in text
+    assert text.count('name="to"') == 2 and "A new examination (on its own)" in text
     assert f'value="{same_day.pk}"' in text and "OTHER-7" in text
     assert f'action="{url(exam, image_of(exam))}"' in text
 

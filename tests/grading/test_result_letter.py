@@ -61,8 +61,8 @@ def test_the_grades_of_each_eye_are_given_in_words(client, graders):
     client.force_login(graders.alice)
     text = letter(client, exam)
     right = text[text.index(">Right eye<") : text.index(">Left eye<")]
-    assert "<strong>R1</strong> Background" in right
-    assert "<strong>R0</strong> None" in text[text.index(">Left eye<") :]
+    assert "Retinopathy</span> <strong>R1</strong> Background" in right
+    assert "Retinopathy</span> <strong>R0</strong> None" in text[text.index(">Left eye<") :]
 
 
 def test_it_is_signed_by_whoever_decided(client, graders):

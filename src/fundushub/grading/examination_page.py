@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from fundushub.accounts.roles import can_arbitrate, sees_lab_unit_jobs
+from fundushub.accounts.roles import can_arbitrate, can_grade, sees_lab_unit_jobs
 from fundushub.audit.models import AuditEvent
+from fundushub.grading import workflow
 from fundushub.grading.models import Examination, Grade, Outcome, Role, Stage
 from fundushub.grading.outcomes import EYES, form_of
 from fundushub.grading.reports import reports_for
@@ -204,6 +205,15 @@ def decider_of(exam: Examination):
     return exam.final_grading.grader if exam.final_grading_id else None
 
 
+def grading_action(user, exam: Examination) -> str:
+    """The grading page's offer for this user: "Grade", "Revise", or "" (nothing to do there)."""
+    if not can_grade(user) or not exam.programme_id:
+        return ""
+    if exam.stage == Stage.DONE:
+        return "Revise the outcome" if can_arbitrate(user) else ""
+    return "" if workflow.why_not(user, exam) else "Grade"
+
+
 def page(user, exam: Examination, may_move: bool) -> dict:
     blind = is_blind(user, exam)
     form = form_of(exam.programme.scheme) if exam.programme_id else []
@@ -220,6 +230,7 @@ def page(user, exam: Examination, may_move: bool) -> dict:
         "grades": grade_revisions(exam, images),
         "reports": reports_for(exam),
         "history": history(exam, blind),
+        "grading_action": grading_action(user, exam),
         "disagreement": [_difference(d) for d in exam.disagreement or [] if isinstance(d, dict)],
         "may_move": may_move and exam.stage != Stage.DONE,
         "candidates": move_candidates(user, exam) if may_move and exam.stage != Stage.DONE else [],

@@ -48,13 +48,12 @@
     pane.frame.dataset.scale = scale.toFixed(4);
     pane.frame.dataset.zoom = v.zoom.toFixed(4);
     pane.frame.dataset.centre = v.cx.toFixed(4) + "," + v.cy.toFixed(4);
-    pane.frame.classList.toggle("linked", linked() && panes.length > 1);
   }
 
   function drawAll() {
     panes.forEach(draw);
     var v = viewOf(active);
-    level.textContent = v.zoom === 1 ? "Fit" : "×" + v.zoom.toFixed(1);
+    level.textContent = "×" + v.zoom.toFixed(1);
   }
 
   // The panes an action moves: both while linked (they share the view), else the active one.
@@ -152,8 +151,11 @@
     pane.img.addEventListener("load", drawAll);
   });
 
+  // Keys go to the viewer except while typing or choosing (the link checkbox is neither).
   function typing(el) {
-    return el && (/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) || el.isContentEditable);
+    if (!el) return false;
+    if (el.tagName === "INPUT") return !/^(checkbox|radio|button|submit)$/.test(el.type);
+    return /^(SELECT|TEXTAREA)$/.test(el.tagName) || el.isContentEditable;
   }
 
   document.addEventListener("keydown", function (ev) {
