@@ -5,7 +5,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fundushub.store.models import Image
 from fundushub.uploads.models import ItemState, UploadItem, UploadJob
-from tests.conftest import form_data, fundus_jpeg, fundus_png, run_worker, worker_heartbeat
+from tests.checks.results import add_result, all_clear, four_checks  # noqa: F401
+from tests.conftest import (
+    form_data,
+    fundus_jpeg,
+    fundus_png,
+    run_worker,
+    store_image,
+    worker_heartbeat,
+)
 
 TEXT = b"just some text, not an image\n"
 STATES = {"queued", "processing", "completed", "duplicate", "error"}
@@ -267,3 +275,86 @@ def test_each_file_says_its_subject_and_eye(client, world):
 def test_a_file_of_an_old_client_has_no_subject_and_the_jobs_eye(client, world):
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
     assert [(i["subject"], i["eye"]) for i in status(client, job)["items"]] == [("", "Left eye")]
+
+
+# --- checks at capture (issue 15): each stored file's checks, as they land ---
+
+
+def blurred(image, **twin):
+    """Gradability flags the image; the other checks found nothing (or a twin, if given)."""
+    add_result(image, "gradability", "ungradable", "looks blurred", True)
+    add_result(image, "laterality", "pass")
+    if twin:
+        add_result(image, "near_duplicate", "flag", "looks like an earlier image", True, **twin)
+    else:
+        add_result(image, "near_duplicate", "pass")
+    add_result(image, "burned_text", "pass")
+
+
+def test_each_stored_file_carries_its_checks_as_they_land(client, world, four_checks):  # noqa: F811
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)), ("b.jpg", fundus_jpeg(2)))
+    assert [i["checks"] for i in status(client, job)["items"]] == [None, None]  # not stored yet
+    run_worker()
+    items = status(client, job)["items"]
+    assert [(i["checks"]["state"], i["checks"]["text"]) for i in items] == [
+        ("checking", "Checking…")
+    ] * 2
+    a, b = (Image.objects.get(pk=i["image_id"]) for i in items)
+    blurred(a)
+    all_clear(b)
+    first, second = (i["checks"] for i in status(client, job)["items"])
+    assert (first["state"], first["flagged"], first["clear"]) == ("done", True, False)
+    assert first["checks"][0] == {
+        "name": "gradability",
+        "label": "Gradability",
+        "verdict": "ungradable",
+        "reason": "looks blurred",
+        "flagged": True,
+        "tone": "flag",
+        "text": "Looks blurred — recapture while the patient is here",
+        "twin_id": None,
+        "twin_url": None,
+    }
+    assert [c["name"] for c in first["checks"]] == [
+        "gradability",
+        "laterality",
+        "near_duplicate",
+        "burned_text",
+    ]
+    assert (second["state"], second["flagged"], second["clear"]) == ("done", False, True)
+
+
+def test_a_twin_is_linked_only_for_a_reader_who_may_see_it(client, world, four_checks):  # noqa: F811
+    twin = store_image(world, 9, lab_unit=world.screening, user=world.mary)
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    run_worker()
+    blurred(Image.objects.get(pk=status(client, job)["items"][0]["image_id"]), twin=twin)
+
+    def near_duplicate(user):
+        (item,) = status(client, job, user)["items"]
+        return next(c for c in item["checks"]["checks"] if c["name"] == "near_duplicate")
+
+    assert near_duplicate(world.alice)["twin_url"] is None  # Screening is not hers
+    seen = near_duplicate(world.mary)
+    assert seen["twin_url"] == f"/direct/images/{twin.pk}" and seen["twin_id"] == str(twin.pk)
+    assert seen["text"] == "Looks like another image"
+
+
+def test_a_job_s_checks_take_the_same_queries_whatever_its_number_of_files(
+    client,
+    world,
+    four_checks,  # noqa: F811
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(n):
+        job = upload(client, world, *[(f"f{k}.jpg", fundus_jpeg(100 * n + k)) for k in range(n)])
+        run_worker()
+        for item in job.items.all():
+            blurred(item.image)
+        with CaptureQueriesContext(connection) as ctx:
+            assert all(i["checks"]["flagged"] for i in status(client, job)["items"])
+        return len(ctx)
+
+    assert queries(2) == queries(6)

@@ -4,7 +4,9 @@ import uuid
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fundushub.accounts import roles
+from fundushub.store.models import Image
 from fundushub.uploads.models import UploadJob
+from tests.checks.results import add_result, all_clear, four_checks  # noqa: F401
 from tests.conftest import (
     form_data,
     fundus_jpeg,
@@ -67,7 +69,9 @@ def test_it_lists_every_file_with_its_own_status(client, world):
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)), ("notes.jpg", TEXT))
     body = page(client, world.alice, job.id)
     rows = re.findall(
-        r"<tr><td>(.*?)</td>(?:<td>.*?</td>){2}<td>\s*(.*?)\s*</td><td>(.*?)</td></tr>", body, re.S
+        r"<tr><td>(.*?)</td>(?:<td>.*?</td>){2}<td>\s*(.*?)\s*</td><td>(.*?)</td><td>.*?</td></tr>",
+        body,
+        re.S,
     )
     assert rows == [
         ("a.jpg", '<span class="badge badge-queued">Queued</span>', ""),
@@ -271,3 +275,28 @@ def test_it_shows_each_files_subject_and_eye_and_an_unknown_eye_plainly(client, 
 def test_a_file_without_a_subject_shows_a_dash(client, world):
     job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
     assert "<tr><td>a.jpg</td><td>—</td><td>Left eye</td>" in page(client, world.alice, job.id)
+
+
+# --- checks at capture (issue 15) ---
+
+
+def test_each_stored_file_shows_its_checks_as_they_land(client, world, four_checks):  # noqa: F811
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)), ("b.jpg", fundus_jpeg(2)))
+    assert "Checking…" not in page(client, world.alice, job.id)  # nothing stored yet
+    run_worker()
+    assert page(client, world.alice, job.id).count("Checking…") == 2
+    a = Image.objects.get(original_filename="a.jpg")
+    add_result(a, "gradability", "ungradable", "looks blurred", True)
+    all_clear(Image.objects.get(original_filename="b.jpg"))
+    body = page(client, world.alice, job.id)
+    assert '<th scope="col">Checks at capture</th>' in body
+    assert "Looks blurred — recapture while the patient is here" in body
+    assert body.count("Checking…") == 1  # a's other checks are still running
+    assert "No problem found at capture" in body  # b
+
+
+def test_the_page_draws_the_checks_with_the_shared_badges_script(client, world):
+    job = upload(client, world, ("a.jpg", fundus_jpeg(1)))
+    body = page(client, world.alice, job.id)
+    badges = body.index('src="/static/fundushub/check-badges.js"')
+    assert badges < body.index('src="/static/fundushub/processing.js"')

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fundushub.store.models import Image
 from fundushub.uploads.models import UploadJob
+from tests.checks.results import add_result, all_clear, four_checks  # noqa: F401
 from tests.conftest import form_data, fundus_jpeg, fundus_png, run_worker
 
 TEXT = b"just some text, not an image\n"
@@ -293,3 +294,55 @@ def test_it_shows_each_files_subject_and_eye(client, world):
         ("huge.jpg", "—", "—"),  # left out by the browser: never labelled
     ]
     assert '<span class="badge badge-eye-unknown">Unknown eye</span>' in body
+
+
+# --- checks at capture (issue 15) ---
+
+
+def checks_cells(body):
+    """{image id: the text of its checks cell} of the All files table."""
+    found = re.findall(
+        r'<td data-label="Checks at capture" data-checks-for="([^"]+)">(.*?)</td>', body, re.S
+    )
+    return {pk: " ".join(re.sub(r"<[^>]+>", " ", cell).split()) for pk, cell in found}
+
+
+def test_each_stored_file_shows_its_checks_and_the_page_follows_those_still_running(
+    client,
+    world,
+    four_checks,  # noqa: F811
+):
+    job = upload(
+        client, world, ("a.jpg", fundus_jpeg(1)), ("b.jpg", fundus_jpeg(2)), ("notes.jpg", TEXT)
+    )
+    run_worker()
+    a = Image.objects.get(original_filename="a.jpg")
+    b = Image.objects.get(original_filename="b.jpg")
+    add_result(
+        a, "laterality", "flag", "eye may be mislabelled: the optic disc is on the left", True
+    )
+    body = page(client, world.alice, job.id)
+    assert checks_cells(body) == {
+        str(a.pk): "Checking… Eye may be mislabelled (eye may be mislabelled: the optic disc is on "
+        "the left)",
+        str(b.pk): "Checking…",
+    }
+    assert f'<tbody data-checks-status-url="/api/upload-jobs/{job.id}/status">' in body
+    assert 'src="/static/fundushub/check-badges.js"' in body
+    all_clear(b)
+    assert checks_cells(page(client, world.alice, job.id))[str(b.pk)] == (
+        "No problem found at capture"
+    )
+
+
+def test_a_failed_or_left_out_file_has_no_checks(client, world):
+    job = upload(
+        client,
+        world,
+        ("notes.jpg", TEXT),
+        rejected=[{"filename": "huge.jpg", "reason": "File too large (max 5MB)"}],
+    )
+    run_worker()
+    body = page(client, world.alice, job.id)
+    assert checks_cells(body) == {}
+    assert body.count('<td data-label="Checks at capture">—</td>') == 2

@@ -39,7 +39,7 @@ def job_status(request, job_id):
         ),
         pk=job_id,
     )
-    summary = job_summary(job)
+    summary = job_summary(job, request.user)
     summary["waiting_for_worker"] = waiting_for_worker(summary)
     summary["worker_hint"] = WAITING_FOR_WORKER if summary["waiting_for_worker"] else ""
     response = JsonResponse(summary)

@@ -102,6 +102,49 @@ JOB = {
                         "nullable": True,
                         "description": "the file's area (its own, else the job's); null: unknown",
                     },
+                    "checks": {
+                        "type": "object",
+                        "nullable": True,
+                        "description": "what the checks at ingest found on the stored image "
+                        "(they land seconds after storing); null: no image",
+                        "properties": {
+                            "state": {
+                                "type": "string",
+                                "enum": ["checking", "done", "not_checked"],
+                            },
+                            "text": {"type": "string", "description": "Checking…, Not checked"},
+                            "flagged": {"type": "boolean"},
+                            "clear": {
+                                "type": "boolean",
+                                "description": "every check found nothing",
+                            },
+                            "checks": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "name": {"type": "string"},
+                                        "label": {"type": "string"},
+                                        "verdict": {"type": "string"},
+                                        "reason": {"type": "string"},
+                                        "flagged": {"type": "boolean"},
+                                        "tone": {
+                                            "type": "string",
+                                            "enum": ["flag", "note", "error", "ok"],
+                                        },
+                                        "text": {"type": "string", "description": "in words"},
+                                        "twin_id": {"type": "string", "nullable": True},
+                                        "twin_url": {
+                                            "type": "string",
+                                            "nullable": True,
+                                            "description": "the near-duplicate's viewer page, "
+                                            "only when the reader may see it",
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
                 },
             },
         },

@@ -1,5 +1,8 @@
 """A job as people and the status API see it: counts, state, and every file's outcome."""
 
+from django.urls import reverse
+
+from fundushub.checks.summary import summaries_for
 from fundushub.uploads.models import (
     JOB_ERROR_MESSAGE,
     PENDING_STATES,
@@ -10,8 +13,10 @@ from fundushub.uploads.models import (
 from fundushub.uploads.outcome import Outcome
 
 
-def job_summary(job) -> dict:
+def job_summary(job, user=None) -> dict:
+    """user: the reader, to whom a near-duplicate's twin is linked only if they may see it."""
     items = list(job.items.select_related("area").order_by("position"))
+    checks = summaries_for([i.image_id for i in items if i.image_id], user)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.state] = counts.get(item.state, 0) + 1
@@ -66,6 +71,8 @@ def job_summary(job) -> dict:
                 "size": i.size,
                 "subject": i.subject_identifier,
                 "eye": _eye(i, job),
+                # What the checks at ingest found (they land seconds after storing; null: no image).
+                "checks": _checks(checks.get(i.image_id)),
             }
             for i in items
         ],
@@ -77,3 +84,21 @@ def _eye(item, job) -> str | None:
     if item.eye_unknown:
         return None
     return (item.area or job.area).name
+
+
+def _checks(found) -> dict | None:
+    """An image's checks as the status JSON and the pages show them (checks/_badges.html)."""
+    if found is None:
+        return None
+    return {
+        **{key: found[key] for key in ("state", "text", "flagged", "clear")},
+        "checks": [
+            {
+                **{k: c[k] for k in ("name", "label", "verdict", "reason", "flagged", "tone")},
+                "text": c["text"],
+                "twin_id": str(c["twin_id"]) if c["twin_id"] else None,
+                "twin_url": reverse("image-viewer", args=[c["twin_id"]]) if c["twin_id"] else None,
+            }
+            for c in found["checks"]
+        ],
+    }

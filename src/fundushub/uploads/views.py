@@ -170,7 +170,7 @@ def _labels(hospital, fields, names):
 @login_required
 def processing(request, job_id):
     job = get_object_or_404(visible_jobs(request.user).select_related(*_RELATED), pk=job_id)
-    summary = job_summary(job)
+    summary = job_summary(job, request.user)
     context = {"job": job, "summary": summary, "waiting_for_worker": waiting_for_worker(summary)}
     return render(request, "uploads/processing.html", context)
 
@@ -179,7 +179,7 @@ def processing(request, job_id):
 @login_required
 def results(request, job_id):
     job = get_object_or_404(visible_jobs(request.user).select_related(*_RELATED), pk=job_id)
-    summary = job_summary(job)
+    summary = job_summary(job, request.user)
     if not summary["finished"]:
         return redirect("upload-processing", job_id=job.id)
     failures = [i for i in summary["items"] if i["state"] == ItemState.ERROR]

@@ -31,7 +31,8 @@
       job.processed + " of " + job.total + (job.total === 1 ? " file" : " files") + " processed";
     var rows = job.items.map(function (item) {
       var tr = document.createElement("tr");
-      [item.filename, item.subject || "\u2014", eye(item.eye), badge(item.state), item.detail].forEach(function (cell) {
+      var checks = window.fundusChecks ? window.fundusChecks.render(item.checks) : "";
+      [item.filename, item.subject || "\u2014", eye(item.eye), badge(item.state), item.detail, checks].forEach(function (cell) {
         var td = document.createElement("td");
         if (typeof cell === "string") td.textContent = cell; else td.appendChild(cell);
         tr.appendChild(td);
