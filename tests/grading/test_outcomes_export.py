@@ -171,3 +171,31 @@ def test_the_export_is_audited(client, graders):
 def test_anonymous_visitors_are_sent_to_sign_in(client, graders):
     response = client.get(URL)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_export_page_asks_for_a_period_and_one_of_the_users_lab_units(client, graders):
+    client.force_login(graders.mary)
+    response = client.get("/examinations/outcomes")
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert f'action="{URL}"' in text and 'method="get"' in text
+    today = timezone.localdate()
+    assert f'value="{today.replace(day=1).isoformat()}"' in text
+    assert f'value="{today.isoformat()}"' in text
+    assert f'value="{graders.retina.pk}"' in text and f'value="{graders.screening.pk}"' in text
+    assert f'value="{graders.outpatients.pk}"' not in text
+
+
+def test_the_export_page_needs_a_sign_in(client, graders):
+    response = client.get("/examinations/outcomes")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_menu_leads_those_who_see_quality_figures_to_the_export(client, graders):
+    client.force_login(graders.mary)
+    assert (
+        'href="/examinations/outcomes">Outcomes</a>'
+        in client.get("/grading/quality").content.decode()
+    )
+    client.force_login(graders.gina)
+    assert "/examinations/outcomes" not in client.get("/direct/dashboard").content.decode()

@@ -23,6 +23,21 @@ def _refused(message: str, status: int = 400) -> HttpResponse:
 
 @require_GET
 @login_required
+def export_page(request):
+    """The form that asks for the CSV: a period (this month so far unless changed) and a lab unit."""
+    today = timezone.localdate()
+    context = {
+        "start": today.replace(day=1),
+        "end": today,
+        "lab_units": request.user.lab_units.select_related("hospital").order_by(
+            "hospital__name", "name"
+        ),
+    }
+    return render(request, "grading/outcomes_export.html", context)
+
+
+@require_GET
+@login_required
 def export_csv(request):
     """?from=YYYY-MM-DD&to=YYYY-MM-DD (decision days, inclusive; default this month so far)
     &lab_unit=ID (one of the user's lab units; default all of them)."""

@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("grading/examinations/<uuid:exam_id>/revise", grading_views.revise, name="grading-revise"),
     # examinations
+    path("examinations/outcomes", outcome_views.export_page, name="outcomes"),
     path("examinations/outcomes.csv", outcome_views.export_csv, name="outcomes-export"),
     path("examinations/<uuid:exam_id>", examination_views.examination, name="examination"),
     path(
