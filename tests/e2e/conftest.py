@@ -38,6 +38,7 @@ FAST_FLAGS = [
     "--max-retry-delay", "1",
     "--failure-backoff-max", "2",
     "--request-timeout", "20",
+    "--checks-wait", "5",
 ]  # fmt: skip
 
 _children: list[subprocess.Popen] = []

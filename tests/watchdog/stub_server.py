@@ -82,6 +82,9 @@ class StubCameraServer:
         self.seen: list[str] = []  # "METHOD path" of every request, injected failures included
         self.created: list[tuple] = []  # (session id, filename) of every 201: duplicates show here
         self.faults: list[Fault] = []
+        # Our server's `checks` objects for successive status answers (the last one repeats);
+        # empty: the status answer has no `checks`, as the field's servers answer.
+        self.checks: list = []
         self.down = False  # answer 503 to everything
         self.in_flight = 0
         self.max_in_flight = 0  # most requests handled at the same time
@@ -305,9 +308,13 @@ class StubCameraServer:
                 "uploaded": session.uploaded(),
                 "missing": session.missing(),
                 "complete": session.complete(),
+                **({"checks": self._next_checks()} if self.checks else {}),
             },
             {},
         )
+
+    def _next_checks(self):
+        return self.checks.pop(0) if len(self.checks) > 1 else self.checks[0]
 
     def _upload(self, subject, file_type, query, headers, body):
         fields, files = parse_multipart(headers.get("Content-Type", ""), body)

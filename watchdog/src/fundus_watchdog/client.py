@@ -10,7 +10,7 @@ import hashlib
 import logging
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -50,6 +50,8 @@ class Status:
     missing: list[str]
     report_type: str | None
     session_id: str | None = None  # the session/register the answer describes, if it says
+    # Our server's checks at ingest, by file name (image_checks.py); {} from servers without them.
+    checks: dict = field(default_factory=dict)
 
     def describes_another_than(self, session_id: str) -> bool:
         """The answer names a session other than `session_id` (edc-retinopathy 1.4.0 answers for
@@ -152,13 +154,14 @@ class CameraApi:
         body_factory=None,
         ok=(200, 201),
         retries=None,
+        timeout=None,
     ) -> requests.Response:
         url = self.base + path
         retries = retries or self.retries
         for attempt in range(1, retries + 1):
             if self.stop_event.is_set():
                 raise Stopped()
-            answer = self._attempt(method, url, params, json, body_factory, ok)
+            answer = self._attempt(method, url, params, json, body_factory, ok, timeout)
             if not isinstance(answer, ApiError):
                 return answer
             error = answer
@@ -182,7 +185,9 @@ class CameraApi:
                 raise Stopped()
         raise AssertionError("unreachable")
 
-    def _attempt(self, method, url, params, json, body_factory, ok) -> requests.Response | ApiError:
+    def _attempt(
+        self, method, url, params, json, body_factory, ok, timeout=None
+    ) -> requests.Response | ApiError:
         """One try: the response when its status is in `ok`, else the error it ended in (which
         _request may retry). A transport error no retry can cure is raised at once."""
         body = body_factory() if body_factory else None
@@ -195,10 +200,10 @@ class CameraApi:
                 json=json,
                 data=body,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=timeout or self.timeout,
             )
         except requests.RequestException as exc:
-            return self._transport_error(exc, url)
+            return self._transport_error(exc, url, timeout or self.timeout)
         else:
             if response.status_code in ok:
                 return response
@@ -207,10 +212,12 @@ class CameraApi:
             if body is not None:
                 body.close()
 
-    def _transport_error(self, exc: requests.RequestException, url: str) -> ApiError:
+    def _transport_error(
+        self, exc: requests.RequestException, url: str, timeout: float | None = None
+    ) -> ApiError:
         """The request got no answer: said plainly (refused, timed out, DNS, TLS...), never in
         requests' own wording. Returned when a retry may help, raised when none can."""
-        reason, hint = explain(exc, self.timeout)
+        reason, hint = explain(exc, timeout or self.timeout)
         retry = isinstance(exc, (requests.ConnectionError, requests.Timeout, ChunkedEncodingError))
         error = ApiError(reason, status=None if retry else 0, url=url, hint=hint)
         error.__cause__ = exc
@@ -252,18 +259,32 @@ class CameraApi:
         )
         return response.status_code, _json(response)
 
-    def status(self, subject_identifier: str, session_id: str | None = None) -> Status:
+    def status(
+        self,
+        subject_identifier: str,
+        session_id: str | None = None,
+        *,
+        retries: int | None = None,
+        timeout: float | None = None,
+    ) -> Status:
         body = _json(
             self._request(
-                "GET", f"{subject_identifier}/status/", params=session_params(session_id), ok=(200,)
+                "GET",
+                f"{subject_identifier}/status/",
+                params=session_params(session_id),
+                ok=(200,),
+                retries=retries,
+                timeout=timeout,
             )
         )
+        checks = body.get("checks")
         return Status(
             complete=bool(body.get("complete")),
             uploaded=sorted(body.get("uploaded") or []),
             missing=sorted(body.get("missing") or []),
             report_type=body.get("report_type"),
             session_id=answered_session(body),
+            checks=checks if isinstance(checks, dict) else {},
         )
 
 

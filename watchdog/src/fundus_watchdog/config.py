@@ -43,6 +43,7 @@ class Option:
     help: str
     section: str = "optional"  # required / optional / database / advanced
     choices: tuple = ()
+    zero_ok: bool = False  # a number that may be 0 (else it must be greater than 0)
 
 
 OPTIONS = [
@@ -97,6 +98,10 @@ OPTIONS = [
     Option("polling", "bool", False,
            "Rescan every 2 s instead of using OS file events (for network drives that send none).",
            "advanced"),
+    Option("checks_wait", "float", 20.0,
+           "After an examination is complete, wait up to this many seconds for the server's image"
+           " checks (blur, eye, copies, text) and log a sentence per flagged image (0: no wait).",
+           "advanced", zero_ok=True),
 ]  # fmt: skip
 OPTION_BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -137,6 +142,7 @@ class Config:
     request_timeout: float = 60.0
     workers: int = 4
     polling: bool = False
+    checks_wait: float = 20.0
 
     @property
     def state_dir(self) -> Path:
@@ -213,8 +219,9 @@ def _coerce(option: Option, value, problems: list[str]):
         except (TypeError, ValueError):
             problems.append(f"{key} must be a number, not {value!r}")
             return option.default
-        if number <= 0:
-            problems.append(f"{key} must be greater than 0, not {value!r}")
+        if number < 0 or (number == 0 and not option.zero_ok):
+            least = "0 or more" if option.zero_ok else "greater than 0"
+            problems.append(f"{key} must be {least}, not {value!r}")
             return option.default
         return number
     text = "" if value is None else str(value).strip()

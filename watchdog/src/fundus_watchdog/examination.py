@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import image_checks
 from .archive import archive_name, move_folder, unique_target
 from .camera_db import CameraDb, CameraDbError
 from .client import CameraApi, answered_session, same_session, sha256_of
@@ -154,9 +155,20 @@ class Examinations:
                 f"subject {subject}: everything is sent but the server says the"
                 f" examination is incomplete (missing: {', '.join(status.missing) or '?'})",
             )
+        if not status.describes_another_than(session_id):
+            self._report_checks(subject, session_id, status)
         if set(candidate_files(folder)) != set(files):
             return Result(Outcome.WAITING, f"subject {subject}: new files arrived; looking again")
         return self._move(folder, subject, PROCESSED, why)
+
+    def _report_checks(self, subject: str, session_id: str, status) -> None:
+        """Say what the server's checks found (waiting for them a bounded time) while the
+        patient may still be there to be photographed again."""
+        wait = self.config.checks_wait
+        checks = image_checks.await_checks(
+            self.api, subject, session_id, status, wait, self.stop_event
+        )
+        image_checks.report(subject, checks, wait)
 
     def _acknowledged(self, folder: Path, plan: Plan, session_id: str, checksums: dict) -> bool:
         """Every file of the examination was answered by the server naming `session_id` and
