@@ -165,3 +165,19 @@ def test_a_disagreement_reaches_the_arbiter_whose_decision_becomes_the_outcome(p
     expect(page.locator("#outcome")).to_have_text("Refer to the eye clinic: soon")
     expect(page.locator("#grade-form")).to_contain_text("Revise the outcome")
     screenshot(page, "grading-decided")
+
+
+@pytest.mark.parametrize("width", [390, 768])
+def test_the_worklist_and_the_grading_page_fit_a_phone_and_a_tablet(pages, graders, width):
+    dr_programme(second_referable=True, qa=0)
+    exam = examination_of(graders, 1, subject="105-10-0989-3-LONG-SUBJECT-IDENTIFIER")
+    workflow.record_grading(graders.gina, exam, dr("R2", "R0"))
+    workflow.record_grading(graders.greg, fresh(exam), dr("R1", "R0"))
+    examination_of(graders, 2, subject="S-02")
+    page = pages.new(viewport={"width": width, "height": 800})
+    sign_in_by_keyboard(page, "sophie")
+    for path in ("/grading/", f"/grading/examinations/{exam.pk}/grade"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        screenshot(page, f"widths/grading-{path.strip('/').split('/')[-1]}-{width}")
+        assert overflow <= width, f"{path} scrolls sideways at {width} px ({overflow} px wide)"

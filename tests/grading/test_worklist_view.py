@@ -87,7 +87,7 @@ def test_each_row_tells_the_visit_lab_unit_stage_waiting_time_and_images_per_eye
     html = client.get(URL).content.decode()
     assert f'datetime="{exam.visit_date:%Y-%m-%d}"' in html
     assert "Retina" in html and "Diabetic eye screening" in html
-    assert "Awaiting first grading" in html
+    assert ">First grading</span></td>" in html and 'title="Awaiting first grading"' in html
     assert "3\xa0days" in html
     assert "OD 2</span> · <span" in html and "OS 1</span>" in html
     assert "? 1</span>" in html  # an image of no recorded eye

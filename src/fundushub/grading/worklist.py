@@ -251,6 +251,7 @@ def describe(user, exams) -> None:
         exam.left_images = eyes.get("left", 0)
         exam.other_images = sum(n for eye, n in eyes.items() if eye not in ("right", "left"))
         exam.stage_word = STAGE_WORDS.get(exam.stage, "")
+        exam.stage_label = STAGE_LABELS.get(exam.stage_word, exam.get_stage_display())
         exam.yours = exam.claimed_by_id == user.pk and bool(
             exam.claim_until and exam.claim_until > now
         )
