@@ -8,6 +8,7 @@ from fundushub.audit.models import record
 from fundushub.grading.grades import record_grade
 from fundushub.library import variants
 from fundushub.store.models import GradingStatus, Image
+from tests.checks.results import add_result, all_clear, all_flagged, four_checks  # noqa: F401
 from tests.conftest import store_image
 
 LOCKED = "Editing is not allowed for pre-graded or graded images"
@@ -199,10 +200,11 @@ def test_anonymous_users_are_sent_to_sign_in(client, world):
 
 def test_the_page_takes_a_fixed_number_of_queries(client, world, django_assert_max_num_queries):
     image = store_image(world, 18)
+    all_flagged(image, store_image(world, 118))  # the checks and their twin: two queries
     for code in ("R0", "R1", "R2"):
         record_grade(Image.objects.get(pk=image.pk), code, "", world.gina)
     client.force_login(world.mary)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         html(page(client, image))
 
 
@@ -281,3 +283,107 @@ def test_it_links_to_the_images_examination_for_those_who_see_it(client, world):
     # An uploader sees her own image outside her lab units, but not that unit's examination.
     world.alice.lab_units.clear()
     assert "examination-link" not in html(page(client, image))
+
+
+# --- checks at capture (issue 15) ---
+
+
+def checks_panel(text) -> str:
+    start = text.index('id="checks"')
+    return text[start : text.index("</section>", start)]
+
+
+def test_it_shows_each_checks_verdict_reason_measures_and_version(client, world, four_checks):  # noqa: F811
+    image = store_image(world, 1)
+    add_result(
+        image,
+        "gradability",
+        "usable",
+        "a little blurred",
+        version=2,
+        values={"sharpness": 0.351, "brightness": 61.2, "glare": 0.02},
+        milliseconds=38,
+    )
+    add_result(
+        image,
+        "laterality",
+        "flag",
+        "eye may be mislabelled: the optic disc is on the right, as in a right eye",
+        True,
+        values={"declared": "left", "predicted": "right", "confidence": 0.74},
+    )
+    client.force_login(world.alice)
+    panel = checks_panel(html(page(client, image)))
+    assert "Checks at capture" in panel and "Checking…" in panel  # two checks still to come
+    gradability = panel[
+        panel.index('id="check-gradability"') : panel.index('id="check-laterality"')
+    ]
+    for shown in (
+        "Gradability",
+        ">Usable<",
+        "Usable: a little blurred",
+        "<dt>Sharpness</dt><dd>0.35</dd>",
+        "<dt>Brightness</dt><dd>61 of 255</dd>",
+        "<dt>Glare</dt><dd>2%</dd>",
+        "Version 2",
+        "38 ms",
+    ):
+        assert shown in gradability, shown
+    for shown in (
+        ">Flagged for review<",
+        "Eye may be mislabelled",
+        "Eye may be mislabelled: the optic disc is on the right, as in a right eye",
+        "<dt>Declared eye</dt><dd>left</dd>",
+        "<dt>Optic disc says</dt><dd>right</dd>",
+        "<dt>Confidence</dt><dd>74%</dd>",
+    ):
+        assert shown in panel, shown
+
+
+@pytest.mark.usefixtures("four_checks")
+def test_it_shows_the_twin_with_a_link_only_to_a_reader_who_may_see_it(client, world):
+    twin = store_image(world, 1, lab_unit=world.screening, user=world.mary)
+    image = store_image(world, 2)
+    all_flagged(image, twin)
+    client.force_login(world.mary)
+    panel = checks_panel(html(page(client, image)))
+    assert f'href="/direct/images/{twin.pk}" id="twin-link"' in panel
+    assert f'src="/images/{twin.pk}/thumbnail"' in panel and "Open the other image" in panel
+    client.force_login(world.alice)  # Screening is not hers
+    panel = checks_panel(html(page(client, image)))
+    assert str(twin.pk) not in panel and "The other image is not in your lab units." in panel
+
+
+@pytest.mark.usefixtures("four_checks")
+def test_burned_text_offers_the_mask_review_to_those_who_may_edit(client, world):
+    image = store_image(world, 1)
+    add_result(image, "burned_text", "flag", "possible patient data", True)
+    client.force_login(world.alice)  # her own upload
+    panel = checks_panel(html(page(client, image)))
+    assert "Possible patient text — not yet reviewed" in panel
+    assert f'id="review-masks" href="/direct/images/{image.pk}/editor?next=' in panel
+    client.force_login(world.gina)  # a grader sees the flag, not the editor
+    panel = checks_panel(html(page(client, image)))
+    assert "Possible patient text" in panel and "review-masks" not in panel
+    Image.objects.filter(pk=image.pk).update(grading_status=GradingStatus.GRADED)
+    client.force_login(world.mary)
+    panel = checks_panel(html(page(client, image)))
+    assert "review-masks" not in panel and "masks cannot be placed here" in panel
+
+
+@pytest.mark.usefixtures("four_checks")
+def test_an_image_all_checks_passed_says_so_and_an_old_unchecked_one_says_not_checked(
+    client, world
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    image, old = store_image(world, 1), store_image(world, 2)
+    all_clear(image)
+    Image.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
+    client.force_login(world.alice)
+    panel = checks_panel(html(page(client, image)))
+    assert "Looks gradable" in panel and "No burned-in text" in panel and "Checking" not in panel
+    panel = checks_panel(html(page(client, old)))
+    assert "This image was not checked at capture." in panel

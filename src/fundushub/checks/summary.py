@@ -111,19 +111,21 @@ def summaries_for(image_ids, user=None) -> dict:
         checks = found.setdefault(v["pk"], [])
         if v["checks__name"] is not None:
             checks.append(_check(v))
-    recent_since = timezone.now() - PATIENCE
     order = {name: n for n, name in enumerate(names())}
     answer = {}
     for pk, checks in found.items():
         checks.sort(key=lambda c: (order.get(c["name"], len(order)), c["name"]))
-        missing = not checks or not set(CHECKS) <= {c["name"] for c in checks}
-        state = DONE
-        if missing and checks_on() and created[pk] >= recent_since:
-            state = CHECKING
-        elif not checks:
-            state = NOT_CHECKED
-        answer[pk] = _summary(state, checks)
+        answer[pk] = _summary(_state(created[pk], {c["name"] for c in checks}), checks)
     return answer
+
+
+def _state(created_at, found: set) -> str:
+    """Checking while a recent image misses a result (its checks run seconds after storing);
+    not checked when it has none and is old or checks are off; else done with what landed."""
+    missing = not found or not set(CHECKS) <= found
+    if missing and checks_on() and created_at >= timezone.now() - PATIENCE:
+        return CHECKING
+    return DONE if found else NOT_CHECKED
 
 
 def _check(v: dict) -> dict:
@@ -251,3 +253,15 @@ def details_for(image, user) -> list[dict]:
             }
         )
     return details
+
+
+def panel_for(image, user) -> dict:
+    """The viewer's "Checks at capture": its state and every result in detail."""
+    details = details_for(image, user)
+    state = _state(image.created_at, {d["name"] for d in details})
+    return {
+        "state": state,
+        "text": STATE_TEXT[state],
+        "flagged": any(d["flagged"] for d in details),
+        "checks": details,
+    }

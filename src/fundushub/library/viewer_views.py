@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from fundushub.accounts.roles import can_download_original, can_grade, can_manage_image
+from fundushub.checks.summary import panel_for
 from fundushub.grading.grades import GradeRefused, record_grade
 from fundushub.grading.models import Examination
 from fundushub.grading.scales import scale_for
@@ -40,6 +41,8 @@ def _page(request, image, status=200, form=None, error=""):
         "form": form or {},
         "grade_error": error,
         "browsing": browsing,
+        # What the checks at ingest found (a near-duplicate's twin only if this user sees it).
+        "checks": panel_for(image, request.user),
         # The visit this image was filed in (its page shows both eyes, gradings and reports).
         "examination": Examination.objects.visible_to(request.user)
         .filter(image_links__image=image)
