@@ -199,7 +199,19 @@ def test_a_decided_examination_is_not_graded_again(client, exam, graders):
     assert fresh(exam).claimed_by is None
     response = client.post(grade_url(exam), fields(dr("R1")))
     assert response.status_code == 409
+    assert "This examination&#x27;s outcome is already decided." in response.content.decode()
     assert ExamGrading.objects.filter(examination=exam).count() == 1
+
+
+def test_a_pre_graded_examination_shows_its_outcome(client, programme, graders):
+    from fundushub.store.models import GradingStatus
+
+    exam = examination_of(graders, 6, grading_status=GradingStatus.PRE_GRADED)
+    Examination.objects.filter(pk=exam.pk).update(programme=None)
+    client.force_login(graders.sophie)
+    html = client.get(grade_url(exam)).content.decode()
+    assert 'id="outcome">Graded before upload<' in html
+    assert "no grading programme" not in html and 'id="grade-form"' not in html
 
 
 def test_the_first_grader_is_told_why_they_do_not_give_the_second_grading(

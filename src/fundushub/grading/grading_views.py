@@ -32,7 +32,7 @@ def _render(request, exam, *, values=None, notes="", reason="", error="", status
     user = request.user
     form = grading_form.form_for(exam)
     problem = NO_PROGRAMME if not exam.programme_id else workflow.why_not(user, exam)
-    if exam.stage == Stage.DONE and exam.programme_id:
+    if exam.stage == Stage.DONE:
         mode = "decided"
         if values is None and exam.final_grading_id:
             values = exam.final_grading.values
@@ -54,7 +54,7 @@ def _render(request, exam, *, values=None, notes="", reason="", error="", status
         "compared": grading_form.gradings_compared(exam, form) if arbitration else None,
         "arbitration": arbitration,
         "final_rows": grading_form.final_values(exam, form) if mode == "decided" else [],
-        "may_revise": mode == "decided" and workflow.may_arbitrate(user),
+        "may_revise": mode == "decided" and exam.programme_id and workflow.may_arbitrate(user),
         "notes": notes,
         "reason": reason,
         "here": request.get_full_path(),
