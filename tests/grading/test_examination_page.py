@@ -6,6 +6,7 @@ import pytest
 from fundushub.grading import reports, workflow
 from fundushub.grading.models import Examination
 from fundushub.grading.reports import Report, register
+from tests.checks.results import add_result, all_clear, all_flagged, four_checks  # noqa: F401
 from tests.conftest import examination_of
 
 
@@ -222,6 +223,9 @@ def test_the_page_costs_the_same_number_of_queries_for_2_or_10_images_and_gradin
     for n in range(9):  # more gradings: revisions by a senior grader
         workflow.revise(graders.sophie, fresh(big), dr(f"R{n % 2}"), f"look {n}")
     assert big.image_links.count() == 10 and big.gradings.count() == 10
+    images = [link.image for link in big.image_links.all()]
+    for image in images[:5]:  # and every image's checks, some with a twin
+        all_flagged(image, images[9])
     client.force_login(graders.gina)
     html(client, small)  # warm up what is read once per process
     assert len(queries(client, small)) == len(queries(client, big))
@@ -259,3 +263,52 @@ def test_a_senior_grader_is_offered_a_revision_of_a_decided_outcome(client, grad
     assert ">Revise the outcome</a>" in html(client, fresh(exam))
     client.force_login(graders.greg)
     assert "/grade" not in html(client, fresh(exam))
+
+
+# --- checks at capture (issue 15) ---
+
+
+def image_item(text, image) -> str:
+    """The Images list's entry of one image."""
+    start = text.index(f'<a href="/direct/images/{image.pk}" class="thumb-link">')
+    return text[start : text.index("</li>", start)]
+
+
+@pytest.mark.usefixtures("four_checks")
+def test_each_image_shows_what_its_checks_found(client, graders):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fundushub.store.models import Image
+
+    exam = examination_of(graders, 40, eyes=("right", "left", None))
+    right, left, unknown = (link.image for link in exam.image_links.order_by("image__created_at"))
+    add_result(right, "gradability", "ungradable", "too dark", True)
+    add_result(right, "laterality", "flag", "eye may be mislabelled: the disc is on the left", True)
+    add_result(right, "near_duplicate", "pass")
+    add_result(right, "burned_text", "pass")
+    all_clear(left)
+    Image.objects.filter(pk=unknown.pk).update(created_at=timezone.now() - timedelta(days=2))
+    client.force_login(graders.gina)
+    text = html(client, exam)
+    right_item, left_item = image_item(text, right), image_item(text, left)
+    assert "Too dark — recapture while the patient is here" in right_item
+    assert "Eye may be mislabelled" in right_item and "No problem found" not in right_item
+    assert "No problem found at capture" in left_item and "check-flag" not in left_item
+    assert "Not checked" in image_item(text, unknown)
+
+
+@pytest.mark.usefixtures("four_checks")
+def test_a_twin_outside_the_readers_lab_units_is_not_linked(client, graders):
+    from tests.conftest import store_image
+
+    exam = examination_of(graders, 41, eyes=("right",))
+    (image,) = (link.image for link in exam.image_links.all())
+    elsewhere = store_image(graders, 977, lab_unit=graders.screening, user=graders.mary)
+    add_result(image, "near_duplicate", "flag", "looks like an earlier image", True, twin=elsewhere)
+    client.force_login(graders.gina)  # Retina only
+    item = image_item(html(client, exam), image)
+    assert "Looks like another image" in item and str(elsewhere.pk) not in item
+    client.force_login(graders.mary)  # Retina and Screening
+    assert f'href="/direct/images/{elsewhere.pk}"' in image_item(html(client, exam), image)

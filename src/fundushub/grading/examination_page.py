@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from fundushub.accounts.roles import can_arbitrate, can_grade, sees_lab_unit_jobs
 from fundushub.audit.models import AuditEvent
+from fundushub.checks.summary import summaries_for
 from fundushub.grading import workflow
 from fundushub.grading.models import Examination, Grade, Outcome, Role, Stage
 from fundushub.grading.outcomes import EYES, form_of
@@ -218,6 +219,10 @@ def page(user, exam: Examination, may_move: bool) -> dict:
     blind = is_blind(user, exam)
     form = form_of(exam.programme.scheme) if exam.programme_id else []
     images = images_of(exam)
+    # What the checks at ingest found on each image, in one query whatever their number.
+    found = summaries_for([i.pk for i in images], user)
+    for image in images:
+        image.check_summary = found.get(image.pk)
     by_eye = {eye: [i for i in images if i.eye == eye] for eye in EYES}
     return {
         "exam": exam,
