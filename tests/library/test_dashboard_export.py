@@ -11,6 +11,7 @@ from fundushub.audit.models import AuditEvent
 from fundushub.grading.models import Grade
 from fundushub.library import export
 from fundushub.store.models import GradingStatus, Image
+from tests.checks.results import add_result, all_clear
 from tests.conftest import store_image
 from tests.library.test_dashboard_page import rows
 
@@ -41,7 +42,17 @@ def test_it_has_the_documented_columns_and_a_dated_filename(client, world):
     header = b"".join(response.streaming_content).decode().splitlines()[0]
     assert header.split(",") == export.COLUMNS
     assert export.COLUMNS[:3] == ["id", "created_at", "source"]
-    assert export.COLUMNS[-3:] == ["grading_status", "grade_revisions", "edited"]
+    assert export.COLUMNS[-11:-8] == ["grading_status", "grade_revisions", "edited"]
+    assert export.COLUMNS[-8:] == [
+        "gradability_verdict",
+        "gradability_reason",
+        "laterality_verdict",
+        "laterality_reason",
+        "near_duplicate_verdict",
+        "near_duplicate_reason",
+        "burned_text_verdict",
+        "burned_text_reason",
+    ]
 
 
 def test_a_row_holds_the_images_values(client, world):
@@ -78,6 +89,7 @@ def test_a_row_holds_the_images_values(client, world):
             "grading_status": "graded",
             "grade_revisions": "3",
             "edited": "yes",
+            **{column: "" for column in export.CHECK_COLUMNS},  # not checked
         }
     ]
 
@@ -213,6 +225,44 @@ def test_the_export_reads_in_a_fixed_number_of_queries_per_chunk(
     monkeypatch.setattr(export, "CHUNK", 10)
     rows(world, 25)
     client.force_login(world.alice)
-    # session, user, count, audit insert; then per chunk: rows + revision counts (3 chunks).
-    with django_assert_num_queries(4 + 3 * 2):
+    # session, user, count, audit insert; then per chunk: rows, revision counts and checks.
+    for image in Image.objects.all():
+        all_clear(image)
+    with django_assert_num_queries(4 + 3 * 3):
         download(client)
+
+
+# --- checks at capture (issue 15) ---
+
+
+def test_each_image_carries_each_checks_verdict_and_reason(client, world):
+    flagged, clear, unchecked = store_image(world, 1), store_image(world, 2), store_image(world, 3)
+    add_result(flagged, "gradability", "ungradable", "looks blurred; too dark", True)
+    add_result(flagged, "burned_text", "flag", "possible patient data", True)
+    add_result(flagged, "vessels", "flag", "not a column of the export", True)
+    all_clear(clear)
+    client.force_login(world.alice)
+    _, got = download(client)
+    by_id = {row["id"]: row for row in got}
+    row = by_id[str(flagged.pk)]
+    assert (row["gradability_verdict"], row["gradability_reason"]) == (
+        "ungradable",
+        "looks blurred; too dark",
+    )
+    assert (row["burned_text_verdict"], row["burned_text_reason"]) == (
+        "flag",
+        "possible patient data",
+    )
+    assert row["laterality_verdict"] == row["laterality_reason"] == ""  # not checked
+    assert "vessels_verdict" not in row
+    row = by_id[str(clear.pk)]
+    assert [row[f"{name}_verdict"] for name in ("gradability", "laterality")] == ["good", "pass"]
+    assert all(by_id[str(unchecked.pk)][column] == "" for column in export.CHECK_COLUMNS)
+
+
+def test_a_checks_reason_that_a_spreadsheet_would_run_is_defused(client, world):
+    image = store_image(world, 1)
+    add_result(image, "laterality", "flag", '=HYPERLINK("http://x")', True)
+    client.force_login(world.alice)
+    _, (row,) = download(client)
+    assert row["laterality_reason"] == '\'=HYPERLINK("http://x")'

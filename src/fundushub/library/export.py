@@ -13,6 +13,8 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from fundushub.audit.models import record
+from fundushub.checks.models import ImageCheck
+from fundushub.checks.summary import ORDER as CHECK_NAMES
 from fundushub.grading.models import Grade
 from fundushub.lib.spreadsheet import safe
 from fundushub.library import dashboard, keyset
@@ -44,7 +46,9 @@ _TABLE = [
     ("grade_revisions", None),
     ("edited", "edited_sha256"),
 ]
-COLUMNS = [column for column, _ in _TABLE]
+# What each check at ingest found: its verdict and reason (empty: not checked).
+CHECK_COLUMNS = [f"{name}_{part}" for name in CHECK_NAMES for part in ("verdict", "reason")]
+COLUMNS = [column for column, _ in _TABLE] + CHECK_COLUMNS
 FIELDS = [field for _, field in _TABLE if field]
 SOURCE = FIELDS.index("source")
 
@@ -73,8 +77,10 @@ def rows(images):
             .order_by()
         )
         captured = capture_times([r[0] for r in chunk if r[SOURCE] == "camera"])
+        checks = _checks([r[0] for r in chunk])
         for row in chunk:
-            yield writer.writerow([safe(v) for v in _cells(row, revisions, captured)])
+            cells = _cells(row, revisions, captured) + checks.get(row[0], _NOT_CHECKED)
+            yield writer.writerow([safe(v) for v in cells])
         after = (chunk[-1][1], chunk[-1][0])
         if len(chunk) < CHUNK:
             return
@@ -105,6 +111,22 @@ def _cells(row, revisions, captured):
             cells.append(v[field])
     cells[0] = str(pk)
     return cells
+
+
+_NOT_CHECKED = [""] * len(CHECK_COLUMNS)
+
+
+def _checks(image_ids) -> dict:
+    """{image id: the check cells} for one chunk, in one query."""
+    found: dict = {}
+    results = ImageCheck.objects.filter(image_id__in=image_ids, name__in=CHECK_NAMES)
+    for image_id, name, verdict, reason in results.values_list(
+        "image_id", "name", "verdict", "reason"
+    ).order_by():
+        cells = found.setdefault(image_id, list(_NOT_CHECKED))
+        at = 2 * CHECK_NAMES.index(name)
+        cells[at : at + 2] = [verdict, reason]
+    return found
 
 
 def response(request, filters):
