@@ -230,3 +230,20 @@ def test_a_pre_graded_upload_files_into_a_decided_examination(graders):
     assert (exam.stage, exam.outcome) == (Stage.DONE, "graded_elsewhere")
     assert exam.final_grading.role == Role.PRE_GRADED
     assert exam not in workflow.waiting_for(graders.gina)
+
+
+def test_a_senior_grader_who_gave_one_of_the_disagreeing_gradings_does_not_arbitrate(
+    no_second, graders
+):
+    from fundushub.accounts import roles
+    from tests.conftest import make_user
+
+    workflow.record_grading(graders.sophie, no_second, dr("R2", "R0"))
+    workflow.record_grading(graders.greg, fresh(no_second), dr("R0", "R0"))
+    exam = fresh(no_second)
+    assert exam.stage == Stage.ARBITRATION
+    assert exam not in workflow.waiting_for(graders.sophie)
+    with pytest.raises(workflow.NotYours, match="another senior grader arbitrates"):
+        workflow.record_grading(graders.sophie, exam, dr("R2", "R0"), reason="mine")
+    other = make_user("olga", roles.SENIOR_GRADER, [graders.retina])
+    assert exam in workflow.waiting_for(other)

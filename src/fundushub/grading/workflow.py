@@ -13,7 +13,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from fundushub.accounts.roles import can_arbitrate
@@ -51,13 +51,21 @@ def waiting_for(user, now=None):
         Q(stage=Stage.SECONDARY) & ~Q(primary_grader=user) & Q(primary_grader__isnull=False)
     )
     if may_arbitrate(user):
-        stages |= Q(stage=Stage.ARBITRATION)
+        stages |= Q(stage=Stage.ARBITRATION) & ~Exists(_graded_by(user))
     own = Q(programme__exclude_own=True, brought_by=user)
     return (
         Examination.objects.visible_to(user)
         .filter(stages, free)
         .exclude(own)
         .order_by("waiting_since", "id")
+    )
+
+
+def _graded_by(user, exam_pk=None):
+    """The first or second gradings this user gave (of one examination, or of the outer row)."""
+    exam = exam_pk if exam_pk is not None else OuterRef("pk")
+    return ExamGrading.objects.filter(
+        examination=exam, grader=user, role__in=(Role.PRIMARY, Role.SECONDARY)
     )
 
 
@@ -70,6 +78,8 @@ def why_not(user, exam: Examination, now=None) -> str:
         return "This examination's outcome is already decided."
     if exam.stage == Stage.ARBITRATION and not may_arbitrate(user):
         return "Only senior graders arbitrate."
+    if exam.stage == Stage.ARBITRATION and _graded_by(user, exam.pk).exists():
+        return "You gave one of the gradings that disagree; another senior grader arbitrates."
     if exam.stage == Stage.SECONDARY and exam.primary_grader_id == user.pk:
         return "You graded this examination first; a different grader gives the second grading."
     programme = exam.programme
