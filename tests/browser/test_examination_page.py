@@ -193,3 +193,17 @@ def test_another_image_of_an_eye_is_shown_in_its_frame(pages, graders):
     assert shown.get_attribute("data-image") != first
     expect(buttons.nth(1)).to_have_attribute("aria-pressed", "true")
     expect(buttons.nth(0)).to_have_attribute("aria-pressed", "false")
+
+
+def test_on_a_phone_nothing_scrolls_sideways(pages, graders):
+    exam = screening_examination(graders)
+    exam.programme.qa_sample_percent = 0
+    exam.programme.save()
+    values = {eye: {"R": "R2", "M": "M1", "P": "P0"} for eye in ("right", "left")}
+    workflow.record_grading(graders.gina, exam, values, notes="IRMA")
+    page = pages.new(viewport={"width": 390, "height": 800})
+    sign_in_to(page, f"/examinations/{exam.pk}", "mary")
+    loaded(page)
+    for path in (f"/examinations/{exam.pk}", f"/examinations/{exam.pk}/letter"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
