@@ -11,6 +11,11 @@ Generates N distinct fundus-like JPEGs of 4-5 MB, then
 It samples the web and worker processes' RSS every 0.1 s (and reads the kernel's VmHWM) and
 prints a table ready for the README. MB here is 10^6 bytes.
 
+Ours runs twice in the same run, each on a fresh server: with the checks at ingest off
+(FUNDUSHUB_CHECKS=off; the figures above) and on. With them on, the throughput is still files
+stored per second (the checks run below storing, draining behind it); the run then waits for the
+last check and reports when it finished and what each check cost per image (bench/ingest_checks.py).
+
     uv run python bench/ingest.py            # N=200, batches of 20, one worker
     uv run python bench/ingest.py -n 50 --workers 2 --clients 2
     uv run python bench/ingest.py -n 100 --workers 3 --storage s3   # bytes in a SeaweedFS bucket
@@ -39,6 +44,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ingest_checks
 import requests
 from object_storage import LocalFiles, add_argument, open_storage
 from PIL import Image, ImageChops, ImageDraw
@@ -320,12 +326,12 @@ def idle_baseline(pids: list[int], seconds: float = 1.0) -> dict[int, int]:
 class Server:
     """A fresh fundushub web server and worker(s) on their own data directory."""
 
-    def __init__(self, data_dir: Path, port: int, workers: int, storage=None):
+    def __init__(self, data_dir: Path, port: int, workers: int, storage=None, env=None):
         self.data_dir = data_dir
         self.port = port
         self.workers = workers
         self.storage = storage or LocalFiles()
-        self.env = {**_child_env(data_dir), **self.storage.env}
+        self.env = {**_child_env(data_dir), **self.storage.env, **(env or {})}
         self.procs: list[tuple[str, subprocess.Popen, Path]] = []
         self.url = f"http://127.0.0.1:{port}"
 
@@ -695,6 +701,102 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def ingest(args, tmp: Path, samples, storage, checks: bool) -> tuple[Run, dict, dict]:
+    """One fresh server (checks on or off): upload everything, wait until every file is stored,
+    then (checks on) until every check has run. (run, outcome, memory)."""
+    label = "on" if checks else "off"
+    env = {"FUNDUSHUB_CHECKS": label}
+    server = Server(
+        tmp / f"data-checks-{label}", args.port or free_port(), args.workers, storage, env
+    )
+    sampler = None
+    try:
+        print(f"checks {label}: a fresh server on {server.url}, {args.workers} worker(s) ...")
+        server.start()
+        sessions = [login(server.url) for _ in range(args.clients)]
+        fields = upload_fields(sessions[0], server.url)
+        pids = {"web": [server.web.pid], "worker": [p.pid for p in server.worker_procs]}
+        baseline = idle_baseline(pids["web"] + pids["worker"])
+        sampler = RssSampler(pids)
+        sampler.start()
+
+        print(f"  uploading in batches of {args.batch} ...", flush=True)
+        run = Run()
+        cpu = CpuMeter({**pids, **storage.cpu_roles})
+        cpu.start()
+        upload_all(server.url, sessions, fields, samples, args.batch, run)
+        outcome = wait_terminal(server, sessions[0], run, samples, args.timeout)
+        run.cpu = cpu.stop()
+        stored = outcome["last_terminal"] - run.start
+        print(f"  stored in {stored:.1f} s ({len(samples) / stored:.2f} files/s)", flush=True)
+        if checks:
+            drained = ingest_checks.wait_drained(
+                server.data_dir, outcome["completed"], args.timeout, server.check_alive
+            )
+            outcome["checks"] = {**drained, "costs": ingest_checks.costs(server.data_dir)}
+            outcome["checks"]["cpu"] = cpu.stop()  # from the first byte to the last check
+        sampler.stop()
+        memory = {role: memory_summary(sampler, baseline, p) for role, p in pids.items()}
+        return run, outcome, memory
+    finally:
+        if sampler is not None and sampler.is_alive():
+            sampler.stop()
+        server.stop()
+
+
+def report_checks(samples, off: tuple, on: tuple) -> bool:
+    """Stored files per second with checks off and on (on must keep 70 %), when the checks
+    finished, and each check's cost per image."""
+    n = len(samples)
+    (run_off, out_off, _), (run_on, out_on, mem_on) = off, on
+    rate_off = n / (out_off["last_terminal"] - run_off.start)
+    rate_on = n / (out_on["last_terminal"] - run_on.start)
+    ratio = rate_on / rate_off
+    checks = out_on["checks"]
+    done = checks["last_finished"] - run_on.start
+    after = checks["last_finished"] - out_on["last_terminal"]
+    stored_ok = out_on["completed"] == n and out_on["errors"] == 0
+    cpu = checks["cpu"]
+
+    def row(label, value):
+        print(f"| {label} | {value} |")
+
+    row("Checks at ingest", f"{dt.date.today().isoformat()}, {machine()}, server {revision()}")
+    row("---", "---")
+    row("stored, checks off (FUNDUSHUB_CHECKS=off)", f"{rate_off:.2f} files/s")
+    row("stored, checks on (they drain behind)", f"{rate_on:.2f} files/s")
+    verdict = "kept (≥ 0.70)" if ratio >= 0.70 else "NOT kept (< 0.70)"
+    row("on / off", f"**{ratio:.2f}×** — {verdict}")
+    row(
+        "all checks finished",
+        f"{done:.1f} s after the first byte, {after:.1f} s after the last file was stored "
+        f"({checks['tasks']} images, {checks['failed']} check tasks not successful)",
+    )
+    row(
+        "checks per image (one task: decode once + every check)",
+        ingest_checks.summary(checks["per_image_ms"]),
+    )
+    for entry in checks["costs"]:
+        verdicts = ", ".join(f"{v} {k}" for k, v in sorted(entry["verdicts"].items()))
+        row(
+            f"check `{entry['name']}` per image",
+            f"{ingest_checks.summary(entry['ms'])} ({verdicts})",
+        )
+    row(
+        "CPU seconds, checks on, first byte → last check",
+        f"web {cpu['web']:.1f}, worker {cpu['worker']:.1f}, other processes {cpu['other']:.1f} "
+        f"({cpu['wall']:.1f} s wall)",
+    )
+    m = mem_on["worker"]
+    row("worker peak RSS with checks (growth over idle)", f"{_mb(m['peak'])} (+{_mb(m['growth'])})")
+    print()
+    if not stored_ok:
+        print("FAILED: with checks on, not every file was stored", file=sys.stderr)
+    if ratio < 0.70:
+        print("FAILED: checks lowered ingest throughput by more than 30 %", file=sys.stderr)
+    return stored_ok and ratio >= 0.70
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -721,7 +823,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
     tmp = Path(tempfile.mkdtemp(prefix="fundushub-bench-"))
-    server = sampler = storage = None
+    storage = None
     try:
         storage = open_storage(args.storage, tmp / "s3")
         print(f"generating {args.count} JPEGs in {tmp} ...", flush=True)
@@ -740,28 +842,11 @@ def main(argv=None) -> int:
         floor["cpu"] = floor_cpu.stop()
         print(f"  {floor['seconds']:.2f} s, {args.count / floor['seconds']:.2f} files/s")
 
-        server = Server(tmp / "data", args.port or free_port(), args.workers, storage)
-        print(f"starting a fresh server on {server.url} with {args.workers} worker(s) ...")
-        server.start()
-        sessions = [login(server.url) for _ in range(args.clients)]
-        fields = upload_fields(sessions[0], server.url)
-        pids = {"web": [server.web.pid], "worker": [p.pid for p in server.worker_procs]}
-        baseline = idle_baseline(pids["web"] + pids["worker"])
-        sampler = RssSampler(pids)
-        sampler.start()
-
-        print(f"uploading in batches of {args.batch} ...", flush=True)
-        run = Run()
-        cpu = CpuMeter({**pids, **storage.cpu_roles})
-        cpu.start()
-        upload_all(server.url, sessions, fields, samples, args.batch, run)
-        outcome = wait_terminal(server, sessions[0], run, samples, args.timeout)
-        run.cpu = cpu.stop()
-        sampler.stop()
-        memory = {role: memory_summary(sampler, baseline, p) for role, p in pids.items()}
-        ok = report(args, samples, floor, run, outcome, memory)
+        runs = {checks: ingest(args, tmp, samples, storage, checks) for checks in (False, True)}
+        ok = report(args, samples, floor, *runs[False])
         if not ok:
             print("FAILED: not every file was stored with its thumbnail", file=sys.stderr)
+        ok = report_checks(samples, runs[False], runs[True]) and ok
         return 0 if ok else 1
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
@@ -770,10 +855,6 @@ def main(argv=None) -> int:
         # A second Ctrl+C (uv forwards the terminal's to us too) must not cut the cleanup short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if sampler is not None and sampler.is_alive():
-            sampler.stop()
-        if server is not None:
-            server.stop()
         if storage is not None:
             storage.stop()
         if args.keep:
