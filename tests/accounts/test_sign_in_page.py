@@ -162,3 +162,14 @@ def test_signing_out_on_purpose_shows_no_ended_session(client, world):
     response = client.post("/accounts/logout/", follow=True)
     assert response.request["PATH_INFO"] == "/accounts/login/"
     assert SESSION_ENDED not in response.content.decode()
+
+
+def test_a_post_only_address_with_two_ids_returns_to_the_page_of_the_one_it_names():
+    from fundushub.accounts.views import page_to_return_to
+
+    exam, image = uuid.uuid4(), uuid.uuid4()
+    url = f"/examinations/{exam}/images/{image}/move"
+    assert page_to_return_to(url) == f"/examinations/{exam}"
+    assert page_to_return_to(f"/grading/examinations/{exam}/release") == (
+        f"/grading/examinations/{exam}/grade"
+    )

@@ -22,6 +22,10 @@ FORM_PAGES = {
     "image-restore": "image-editor",
     "images-bulk": "dashboard",
     "logout": "home",
+    "grading-start": "grading-worklist",
+    "grading-release": "grading-grade",
+    "grading-revise": "grading-grade",
+    "examination-move-image": "examination",
 }
 
 
@@ -44,10 +48,13 @@ def page_to_return_to(url: str) -> str:
     page = FORM_PAGES.get(match.url_name)
     if page is None:
         return url
-    try:
-        return reverse(page, kwargs=match.kwargs)  # the same image's page
-    except NoReverseMatch:
-        return reverse(page)
+    # The same image's or examination's page: all of the URL's ids, then each one, then none.
+    for kwargs in (match.kwargs, *({k: v} for k, v in match.kwargs.items()), {}):
+        try:
+            return reverse(page, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return reverse("home")
 
 
 @login_required
