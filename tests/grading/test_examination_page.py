@@ -122,7 +122,7 @@ def test_the_history_shows_the_examinations_audit_events(client, graders):
     workflow.record_grading(graders.gina, exam, dr())
     client.force_login(graders.gina)
     text = html(client, fresh(exam))
-    assert "<td>Graded</td>" in text and "<td>Outcome decided</td>" in text
+    assert '"What">Graded</td>' in text and '"What">Outcome decided</td>' in text
     assert "Routine recall in 24 months" in text
 
 
