@@ -71,3 +71,16 @@ def test_the_viewer_shows_the_checks_at_capture(pages, world):
     page.go_back()
     panel.scroll_into_view_if_needed()
     screenshot(page, "checks-viewer")
+
+
+def test_the_quality_page_sets_the_graders_u_beside_the_automatic_verdict(pages, graders):
+    from tests.grading.test_gradability_agreement import build_fixture
+
+    build_fixture(graders)
+    page = signed_in(pages, "sophie")
+    page.goto("/grading/quality?date_from=2026-03-01&date_to=2026-04-30")
+    section = page.locator("#gradability-agreement")
+    expect(section).to_contain_text("Agreement 62.5 % · 5 of 8 images")
+    expect(section.get_by_role("link", name="Download CSV")).to_be_visible()
+    section.scroll_into_view_if_needed()
+    screenshot(page, "checks-quality")

@@ -2,7 +2,9 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -11,6 +13,7 @@ from fundushub.audit.models import AuditEvent
 from fundushub.grading.models import ExamGrading, Programme, Role
 from fundushub.grading.quality_views import MAX_DAYS
 from tests.conftest import make_user
+from tests.grading.test_gradability_agreement import build_fixture
 from tests.grading.test_quality import T0, add_exam, add_grading, build_march, decide
 
 PAGE = "/grading/quality"
@@ -250,12 +253,99 @@ def test_the_page_costs_the_same_queries_however_many_graders_and_gradings(
     client, march, django_assert_max_num_queries
 ):
     client.force_login(march.sophie)
-    with django_assert_max_num_queries(12) as small:
+    with django_assert_max_num_queries(14) as small:  # 12, and 2 for automatic gradability
         client.get(PAGE, MARCH)
     for n in range(5):
         extra = make_user(f"extra{n}", "Grader", [march.retina])
         exam = add_exam(march, 200 + n, T0)
         add_grading(exam, Role.PRIMARY, extra, "recall_12", T0 + timedelta(hours=1))
     assert ExamGrading.objects.count() == 30
+    build_fixture(march)  # and images with gradability verdicts in decided examinations
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(PAGE, MARCH)
+
+
+# --- automatic gradability against the graders' U (issue 15) --------------------------------------
+
+SPRING = {"date_from": "2026-03-01", "date_to": "2026-04-30"}
+GRADABILITY_CSV = "/grading/quality/gradability.csv"
+
+
+@pytest.fixture
+def checked(graders):
+    """test_gradability_agreement's fixture: 8 images compared, 5 agree, 2 not compared."""
+    return build_fixture(graders)
+
+
+def section(body) -> str:
+    start = body.index('id="gradability-agreement"')
+    return body[start : body.index("</section>", start)]
+
+
+def test_it_shows_the_graders_u_against_the_automatic_verdict(client, checked):
+    body = section(text(page(client, checked.sophie, SPRING)))
+    assert "Agreement 62.5 % · 5 of 8 images" in body
+    table = body[body.index('id="agreement-table"') : body.index("</table>")]
+    assert [
+        re.sub(r"<[^>]+>", " ", row).split()
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[2:]
+    ] == [["Graded", "U", "1", "1", "2"], ["Graded,", "not", "U", "2", "1", "1"]]
+    assert "2 images not compared" in body
+    months = body[body.index('id="agreement-months"') :]
+    assert "March 2026" in months and "April 2026" in months and "66.7 %" in months
+    link = f'href="/grading/quality/gradability.csv?{urlencode(SPRING).replace("&", "&amp;")}"'
+    assert link in body
+
+
+def test_one_month_has_no_per_month_table_and_nothing_decided_says_so(client, checked):
+    body = section(text(page(client, checked.sophie, MARCH)))
+    assert "Agreement 66.7 % · 4 of 6 images" in body and "agreement-months" not in body
+    body = section(
+        text(page(client, checked.sophie, {"date_from": "2025-01-01", "date_to": "2025-01-31"}))
+    )
+    assert 'id="no-agreement"' in body and "agreement-csv" not in body
+
+
+def test_other_lab_units_are_not_in_the_viewers_table(client, checked):
+    body = section(text(page(client, checked.root, SPRING)))  # Outpatients only: exam 7
+    assert "Agreement 100.0 % · 1 of 1 image" in body
+
+
+def test_the_gradability_csv_holds_the_six_counts_per_month_and_for_the_period(client, checked):
+    response = page(client, checked.mary, SPRING, url=GRADABILITY_CSV)
+    assert response["Content-Disposition"] == (
+        'attachment; filename="gradability-agreement-2026-03-01-to-2026-04-30.csv"'
+    )
+    assert csv_table(response) == [
+        [
+            "month",
+            "graded_u_good",
+            "graded_u_usable",
+            "graded_u_ungradable",
+            "graded_not_u_good",
+            "graded_not_u_usable",
+            "graded_not_u_ungradable",
+            "compared",
+            "agreed",
+            "agreement",
+            "not_compared",
+        ],
+        ["2026-03", "1", "0", "2", "1", "1", "1", "6", "4", "0.667", "2"],
+        ["2026-04", "0", "1", "0", "1", "0", "0", "2", "1", "0.5", "0"],
+        ["all", "1", "1", "2", "2", "1", "1", "8", "5", "0.625", "2"],
+    ]
+    event = AuditEvent.objects.get(action="grading.gradability_exported")
+    assert event.data["images"] == 8
+
+
+def test_the_gradability_csv_is_refused_with_a_bad_filter_and_forbidden_to_graders(client, checked):
+    response = page(client, checked.mary, {"date_from": "soon"}, url=GRADABILITY_CSV)
+    assert response.status_code == 400 and "YYYY-MM-DD" in response.content.decode()
+    assert page(client, checked.gina, SPRING, url=GRADABILITY_CSV).status_code == 403
+    other = {**SPRING, "lab_unit": str(checked.outpatients.pk)}
+    assert page(client, checked.mary, other, url=GRADABILITY_CSV).status_code == 404
+
+
+def test_the_gradability_csv_of_an_empty_period_has_the_header_and_the_all_row(client, graders):
+    table = csv_table(page(client, graders.mary, MARCH, url=GRADABILITY_CSV))
+    assert len(table) == 2 and table[1] == ["all", "0", "0", "0", "0", "0", "0", "0", "0", "", "0"]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from fundushub.accounts.roles import sees_quality
 from fundushub.audit.models import record
 from fundushub.catalog.models import LabUnit
-from fundushub.grading import charts, quality
+from fundushub.grading import charts, gradability_agreement, quality
 from fundushub.grading.models import Programme
 from fundushub.lib.spreadsheet import Echo, safe
 
@@ -34,6 +34,19 @@ CSV_COLUMNS = [
     "kappa",
     "sensitivity",
     "specificity",
+]
+# The automatic gradability verdict against the graders' U: per month of decision, then "all".
+AGREEMENT_COLUMNS = [
+    "month",
+    *(
+        f"{side}_{verdict}"
+        for side in ("graded_u", "graded_not_u")
+        for verdict in gradability_agreement.VERDICTS
+    ),
+    "compared",
+    "agreed",
+    "agreement",
+    "not_compared",
 ]
 
 
@@ -158,6 +171,8 @@ def quality_page(request):
     context.update(rows=[shown(r) for r in rows], everyone=shown(everyone))
     if rows:
         context["kappa_chart"] = charts.kappa_chart(rows)
+    months, period = gradability_agreement.agreement(chosen.filters)
+    context.update(agreement_months=months, agreement=period)
     if by_unit:  # decided examinations have cameras too (or "not recorded")
         context["unit_chart"] = charts.rate_chart(
             "unit-chart", "Ungradable rate per lab unit", by_unit
@@ -209,6 +224,44 @@ def quality_csv(request):
         csv_rows(rows, everyone), content_type="text/csv; charset=utf-8"
     )
     name = f"grading-quality-{f.date_from.isoformat()}-to-{f.date_to.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def agreement_rows(months, period):
+    writer = csv.writer(Echo())
+    yield writer.writerow(AGREEMENT_COLUMNS)
+    for a in [*months, period]:
+        yield writer.writerow(
+            [
+                a.month.strftime("%Y-%m") if a.month else "all",
+                *(count for _, counts in a.rows for count in counts),
+                a.compared,
+                a.agreed,
+                _number(a.share, 3),
+                a.not_compared,
+            ]
+        )
+
+
+@require_GET
+@login_required
+def gradability_csv(request):
+    """The automatic gradability verdict against the graders' U, per month and for the period."""
+    chosen = choose(request)
+    if chosen.filters is None:
+        problems = " ".join(chosen.errors.values())
+        return HttpResponse(problems, status=400, content_type="text/plain; charset=utf-8")
+    f = chosen.filters
+    months, period = gradability_agreement.agreement(f)
+    record(
+        "grading.gradability_exported", request=request, filters=chosen.raw, images=period.compared
+    )
+    response = StreamingHttpResponse(
+        agreement_rows(months, period), content_type="text/csv; charset=utf-8"
+    )
+    name = f"gradability-agreement-{f.date_from.isoformat()}-to-{f.date_to.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"
     return response

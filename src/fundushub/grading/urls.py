@@ -33,4 +33,9 @@ urlpatterns = [
     # quality assurance
     path("grading/quality", quality_views.quality_page, name="grading-quality"),
     path("grading/quality.csv", quality_views.quality_csv, name="grading-quality-csv"),
+    path(
+        "grading/quality/gradability.csv",
+        quality_views.gradability_csv,
+        name="grading-gradability-csv",
+    ),
 ]
