@@ -74,7 +74,7 @@ def retina(seed: int, size=(1600, 1200), disc_side=1) -> bytes:
 def screening_examination(world):
     """A subject's visit: right and left eye photographs, and a third of unknown eye."""
     exam = None
-    for n, (eye, side) in enumerate((("right", -1), ("left", 1), (None, 1))):
+    for n, (eye, side) in enumerate((("right", 1), ("left", -1), (None, 1))):
         image = store_image(
             world,
             n,
