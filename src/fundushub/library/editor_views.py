@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fundushub.library import editing, variants
+from fundushub.library import editing, text_masks, variants
 from fundushub.store.access import managed_image_or_denied
 
 
@@ -40,9 +40,13 @@ def _page(request, image, status=200):
         "next": _next_url(request, image),
         "locked": variants.LOCKED,
         "save_url": request.get_full_path(),
+        # Burned-in text found at ingest and not yet answered: masks go over it (see below).
+        "text_flag": text_masks.unreviewed(image),
     }
     if not image.is_locked_for_editing:
         width, height = variants.upright_size(image)
+        if context["text_flag"] is not None:
+            context["text_masks"] = text_masks.masks_for(image, width, height)
         context["config"] = {
             "width": width,
             "height": height,
@@ -77,6 +81,8 @@ def editor(request, image_id):
         variants.save_edit(image, request.body, request.user, request=request)
     except variants.EditRefused as e:
         return JsonResponse({"error": str(e)}, status=e.status)
+    # Saving is the person's answer to masks pre-placed over burned-in text.
+    text_masks.mark_reviewed(image, request.user, "masked", request=request)
     messages.success(request, "Edited image saved; the original is unchanged.")
     return JsonResponse(
         {
@@ -102,6 +108,18 @@ def restore(request, image_id):
         messages.success(request, "Original restored; the edited variant was removed.")
     elif restored is False:
         messages.info(request, "This image has no edited variant.")
+    return _see_other(_next_url(request, image))
+
+
+@login_required
+@require_POST
+def text_review(request, image_id):
+    """ "Not patient data": the burned-in text flag is answered without changing the picture."""
+    image = managed_image_or_denied(request.user, image_id)
+    if text_masks.mark_reviewed(image, request.user, "dismissed", request=request):
+        messages.success(request, "Marked as not patient data; the picture is unchanged.")
+    else:
+        messages.info(request, "This image has no burned-in text waiting for an answer.")
     return _see_other(_next_url(request, image))
 
 

@@ -18,4 +18,9 @@ urlpatterns = [
     path("direct/images/bulk", bulk_views.bulk, name="images-bulk"),
     path("direct/images/<uuid:image_id>/editor", editor_views.editor, name="image-editor"),
     path("direct/images/<uuid:image_id>/restore", editor_views.restore, name="image-restore"),
+    path(
+        "direct/images/<uuid:image_id>/text-review",
+        editor_views.text_review,
+        name="image-text-review",
+    ),
 ]

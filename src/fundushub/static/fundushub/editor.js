@@ -462,14 +462,29 @@
     });
   }
 
+  // ---- masks over burned-in text found at ingest: one undoable step, not yet saved ----
+  function placeTextMasks() {
+    var data = document.getElementById("editor-text-masks");
+    if (!data) return false;
+    var strokes = JSON.parse(data.textContent).strokes || [];
+    if (!strokes.length) return false;
+    var next = clone(state);
+    next.strokes = next.strokes.concat(strokes);
+    commit(next);
+    status(strokes.length === 1 ? "A mask was placed over possible patient text: check it, then save."
+      : strokes.length + " masks were placed over possible patient text: check them, then save.");
+    return true;
+  }
+
   // ---- start: the display copy of the original (never the edited variant) ----
   var source = new Image();
   source.onload = function () {
     base.getContext("2d").drawImage(source, 0, 0, base.width, base.height);
     ready = true;
+    var placed = placeTextMasks();
     replayMask();
     syncControls();
-    status("");
+    if (!placed) status("");
     render();
     root.dataset.ready = "true";
   };
