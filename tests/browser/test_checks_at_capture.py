@@ -74,8 +74,10 @@ def test_the_viewer_shows_the_checks_at_capture(pages, world):
 
 
 def test_the_quality_page_sets_the_graders_u_beside_the_automatic_verdict(pages, graders):
+    from tests.grading.pages import dr_programme
     from tests.grading.test_gradability_agreement import build_fixture
 
+    dr_programme()  # a transactional test before may have flushed the default programmes
     build_fixture(graders)
     page = signed_in(pages, "sophie")
     page.goto("/grading/quality?date_from=2026-03-01&date_to=2026-04-30")
