@@ -18,6 +18,7 @@ from django.utils import timezone
 from fundushub.accounts.models import User
 from fundushub.accounts.roles import sees_lab_unit_jobs
 from fundushub.catalog.models import Area, Camera, Disease, LabUnit
+from fundushub.checks.models import ImageCheck
 from fundushub.store.models import GradingStatus, Image
 
 NOT_SET = "none"  # camera/disease/area filter value for "not recorded"
@@ -37,8 +38,17 @@ FILTERS = (
     "uploader",
     "grading",
     "source",
+    "check",
     "job",
 )
+# The checks at ingest the dashboard narrows to: images one of them flagged that no one has
+# answered yet (the burned-in text review; the others are not answered, so all they flagged).
+CHECK_FILTERS = {
+    "burned_text": "Possible patient text, not yet reviewed",
+    "gradability": "Ungradable at capture",
+    "laterality": "Eye may be mislabelled",
+    "near_duplicate": "Near-duplicate",
+}
 LABELS = {
     "date_from": "Date from",
     "date_to": "Date to",
@@ -50,6 +60,7 @@ LABELS = {
     "uploader": "Uploader",
     "grading": "Pre-graded status",
     "source": "Source",
+    "check": "Flagged at ingest",
     "job": "Upload job",
 }
 
@@ -164,6 +175,7 @@ PARSERS = {
     "uploader": _id,
     "grading": _choice(GRADING),
     "source": _choice(SOURCES),
+    "check": _choice(CHECK_FILTERS),
     "job": uuid.UUID,
 }
 HOW = {
@@ -285,6 +297,10 @@ def filtered_images(user, filters: Filters, *, dates: bool = True):
         images = images.filter(grading_status=GradingStatus(v["grading"]))
     if "source" in v:
         images = images.filter(source=v["source"])
+    if "check" in v:
+        # One subquery in the page's statement (the check_flags index), not a query of its own.
+        flagged = ImageCheck.objects.filter(name=v["check"], flagged=True, reviewed_at__isnull=True)
+        images = images.filter(pk__in=flagged.values("image_id"))
     if "job" in v:
         # A job's stored images and the ones its duplicates matched; still inside the scope.
         images = images.filter(pk__in=_job_images(v["job"]))

@@ -36,6 +36,7 @@ def dashboard(request):
         "may_change_any": any(image.may_manage for image in page.rows),
         "here": request.get_full_path(),
         "per_page_choices": board.PER_PAGE,
+        "check_filters": board.CHECK_FILTERS,
     }
     return render(request, "library/dashboard.html", context)
 

@@ -6,7 +6,8 @@ them. They are summed from image counts kept by database triggers (store.models:
 DatedImageCount's monthly and daily rows for a date range), so the cards cost about the same at
 any number of images. A date range is its whole UTC months and days from the counts plus, where the
 site's midnight is not UTC's, the images of the part-days at its ends, all in the same statement
-(UNION ALL). A filter the counts do not keep (an upload job) counts the images themselves.
+(UNION ALL). A filter the counts do not keep (an upload job, a check's flag) counts the images
+themselves.
 """
 
 import functools
@@ -22,6 +23,8 @@ from fundushub.store.models import DatedImageCount, ImageCount
 
 TOP = 3
 NOT_SET = "Not set"
+# Filters the image counts do not keep: with one of them the images themselves are counted.
+NOT_COUNTED = ("job", "check")
 
 
 @dataclass
@@ -88,7 +91,7 @@ def counted(user, filters) -> list[tuple]:
         return []
     lower, upper = board.date_range(filters)
     first, end = _whole_days(lower, upper)
-    if "job" in filters.values or (first and end and first >= end):
+    if any(name in filters.values for name in NOT_COUNTED) or (first and end and first >= end):
         parts = [_grouped(board.filtered_images(user, filters))]
     elif lower is None and upper is None:
         parts = [_summed(ImageCount.objects, user, filters)]
