@@ -155,8 +155,16 @@ def test_it_puts_the_measures_in_words(world):
         ("Optic disc says", "left"),
         ("Confidence", "81%"),
     ]
+    twin = {"hash": "8f3a", "detail": "ab" * 32, "candidates": 4, "distance": 12}
+    assert summary.values_summary("near_duplicate", twin) == [
+        ("Difference", "12 of 256 bits"),
+        ("Images compared", "4"),
+        ("Hash", "8f3a"),
+    ]
+    boxes = {"boxes": [[1, 2, 3, 4], [5, 6, 7, 8]], "count": 2, "characters": [9, 4]}
+    assert summary.values_summary("burned_text", boxes) == [("Text boxes", "2")]
     other = {"distance": 3, "boxes": [[1, 2, 3, 4], [5, 6, 7, 8]], "score": 0.12345, "t": "x" * 61}
-    assert summary.values_summary("burned_text", other) == [
+    assert summary.values_summary("vessels", other) == [
         ("Distance", "3"),
         ("Boxes", "2"),
         ("Score", "0.123"),

@@ -59,7 +59,7 @@ def describe(name, verdict, reason, flagged, reviewed) -> tuple[str, str]:
             return NOTE, f"Usable: {reason}" if reason else "Usable"
         return OK, "Looks gradable"
     if name == "laterality":
-        return (FLAG, "Eye may be mislabelled") if flagged else (OK, "Eye label fits")
+        return (FLAG, "Eye may be mislabelled") if flagged else (OK, "Eye label: no mismatch found")
     if name == "near_duplicate":
         return (FLAG, "Looks like another image") if flagged else (OK, "No near-duplicate")
     if name == "burned_text":
@@ -181,6 +181,12 @@ MEASURES = {
         ("predicted", "Optic disc says", "{}"),
         ("confidence", "Confidence", "{:.0%}"),
     ],
+    "near_duplicate": [
+        ("distance", "Difference", "{} of 256 bits"),
+        ("candidates", "Images compared", "{}"),
+        ("hash", "Hash", "{}"),
+    ],
+    "burned_text": [("count", "Text boxes", "{}")],
 }
 MAX_VALUES = 8
 
