@@ -185,6 +185,23 @@ def test_it_compares_at_most_max_candidates(world, monkeypatch):
     assert twins.nearest_earlier(image, fp)[2] == 1
 
 
+def test_it_reads_the_details_of_at_most_max_details_candidates(world, monkeypatch):
+    original = stored(world, 38)
+    check(original)
+    check(stored(world, 39, data=resized(38, factor=0.4, quality=40)))  # a rougher copy
+    copy = stored(world, 40, data=jpeg(picture(38), quality=70))
+    fp = twins.fingerprint(load_subject(copy).rgb)
+    assert twins.nearest_earlier(copy, fp)[0] == original.pk
+    PerceptualHash.objects.update(q0=fp.quarters()[0])  # both are candidates
+    inverse = twins.unsigned(~fp.value)  # all 64 bits apart
+    PerceptualHash.objects.filter(image=original).update(
+        value=inverse - 2**64 if inverse >= 2**63 else inverse
+    )
+    monkeypatch.setattr(twins, "CANDIDATE_DISTANCE", 64)
+    monkeypatch.setattr(twins, "MAX_DETAILS", 1)  # only the closest 64-bit hash is read on
+    assert twins.nearest_earlier(copy, fp)[0] != original.pk
+
+
 def test_a_picture_without_detail_is_not_compared(world):
     black = jpeg(PILImage.new("RGB", (640, 480)))
     grey = jpeg(PILImage.new("RGB", (640, 480), (90, 90, 90)))

@@ -53,6 +53,8 @@ CANDIDATE_DISTANCE = 12
 # At most this many candidates are compared per image: the check's time stays bounded however
 # many look-alikes a hospital holds.
 MAX_CANDIDATES = 5000
+# ... and the details of at most this many of the closest of them are read.
+MAX_DETAILS = 200
 
 
 class Fingerprint:
@@ -185,15 +187,14 @@ def nearest_earlier(image, fp: Fingerprint):
     """(twin image id, detail distance, candidates compared) of the closest earlier image of the
     same hospital within TWIN_DISTANCE; twin is None when there is none."""
     q0, q1, q2, q3 = fp.quarters()
-    candidates = (
+    candidates = list(
         PerceptualHash.objects.filter(hospital_id=image.hospital_id)
-        .filter(_any_quarter(q0, q1, q2, q3))
+        .filter(Q(q0=q0) | Q(q1=q1) | Q(q2=q2) | Q(q3=q3))
         .exclude(image_id=image.pk)
         .values_list("image_id", "value")[:MAX_CANDIDATES]
     )
-    close = [
-        pk for pk, value in candidates if distance(unsigned(value), fp.value) <= CANDIDATE_DISTANCE
-    ]
+    near = sorted((distance(unsigned(value), fp.value), str(pk)) for pk, value in candidates)
+    close = [pk for d, pk in near[:MAX_DETAILS] if d <= CANDIDATE_DISTANCE]
     compared = len(candidates)
     if not close:
         return None, None, compared
@@ -217,10 +218,6 @@ def nearest_earlier(image, fp: Fingerprint):
     if best is None:
         return None, None, compared
     return best[2], best[0], compared
-
-
-def _any_quarter(q0, q1, q2, q3):
-    return Q(q0=q0) | Q(q1=q1) | Q(q2=q2) | Q(q3=q3)
 
 
 def run(subject: Subject) -> Result:
