@@ -27,7 +27,9 @@ WORKING_SIZE = 1024
 
 def load_subject(image: Image) -> Subject:
     with blobs.open_blob(image.original_key) as f, PILImage.open(f) as im:
-        full_width = im.size[0]
+        # The upright width: a photo stored sideways (EXIF orientation 5-8) is turned below.
+        sideways = im.getexif().get(0x0112) in (5, 6, 7, 8)
+        full_width = im.size[1] if sideways else im.size[0]
         im.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at reduced scale
         im = ImageOps.exif_transpose(im) if im.getexif() else im
         im = im.convert("RGB")
