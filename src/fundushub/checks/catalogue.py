@@ -1,6 +1,5 @@
 """Every check there is: importing a check's module registers it (order = the order they run)."""
 
-# from fundushub.checks import gradability, laterality, twins, burned_text  (added as they land)
 # The order they run in, not the alphabet's:
 # isort: off
 from fundushub.checks import gradability  # noqa: F401
