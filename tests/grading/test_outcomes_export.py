@@ -199,3 +199,12 @@ def test_the_menu_leads_those_who_see_quality_figures_to_the_export(client, grad
     )
     client.force_login(graders.gina)
     assert "/examinations/outcomes" not in client.get("/direct/dashboard").content.decode()
+
+
+def test_graders_and_uploaders_may_not_export_many_patients_outcomes(client, graders):
+    for user in (graders.gina, graders.alice):
+        client.force_login(user)
+        assert client.get("/examinations/outcomes.csv").status_code == 403
+        assert client.get("/examinations/outcomes").status_code == 403
+    client.force_login(graders.sophie)  # a senior grader
+    assert client.get("/examinations/outcomes.csv").status_code == 200

@@ -7,7 +7,8 @@ chart's description repeats every value for screen readers.
 
 from dataclasses import dataclass, field
 
-LABEL_WIDTH = 150  # names, right-aligned before the bars
+# Names, right-aligned before the bars: 20 characters of DejaVu Sans at 13 px take up to ~160 px.
+LABEL_WIDTH = 180
 PLOT_WIDTH = 230
 VALUE_WIDTH = 120  # the value written after each bar
 ROW = 30

@@ -1,12 +1,16 @@
 """Outcomes out: the CSV export per period and lab unit, the printable result letter, and an
 examination's JSON status for other systems."""
 
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from fundushub.accounts.roles import sees_quality
 from fundushub.audit.models import record
 from fundushub.grading import letters, outcomes_csv
 from fundushub.grading.examination_page import decider_of, labelled
@@ -21,8 +25,22 @@ def _refused(message: str, status: int = 400) -> HttpResponse:
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
+def _outcome_exporter(view):
+    """Outcomes of many patients at once: those who see the quality figures (senior graders,
+    data managers, admins), as the menu offers it; a grader works one examination at a time."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not sees_quality(request.user):
+            raise PermissionDenied("Exporting outcomes is for senior graders and data managers.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @require_GET
 @login_required
+@_outcome_exporter
 def export_page(request):
     """The form that asks for the CSV: a period (this month so far unless changed) and a lab unit."""
     today = timezone.localdate()
@@ -38,6 +56,7 @@ def export_page(request):
 
 @require_GET
 @login_required
+@_outcome_exporter
 def export_csv(request):
     """?from=YYYY-MM-DD&to=YYYY-MM-DD (decision days, inclusive; default this month so far)
     &lab_unit=ID (one of the user's lab units; default all of them)."""
