@@ -195,6 +195,9 @@ class Stage(models.TextChoices):
     DONE = "done", "Outcome decided"
 
 
+WAITING_STAGES = [Stage.PRIMARY, Stage.SECONDARY, Stage.ARBITRATION]
+
+
 class ExaminationQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The examinations of the lab units the user is assigned to."""
@@ -257,8 +260,32 @@ class Examination(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["lab_unit", "stage", "waiting_since", "id"], name="exam_worklist"),
+            # A grader's examinations by stage, oldest first. The columns after the key are the
+            # worklist's other conditions: counting what waits reads this index alone.
+            models.Index(
+                fields=[
+                    "lab_unit",
+                    "stage",
+                    "waiting_since",
+                    "id",
+                    "claim_until",
+                    "claimed_by",
+                    "primary_grader",
+                    "brought_by",
+                    "programme",
+                ],
+                name="exam_worklist",
+            ),
             models.Index(fields=["lab_unit", "-visit_date", "-id"], name="exam_by_visit"),
+            # The worklist's order over the examinations still waiting (not the decided many),
+            # whatever their lab units and stages: PostgreSQL reads a page in this order instead
+            # of sorting all that wait (bench/worklist.py). SQLite, which compares a partial
+            # index's WHERE with the query's text and gets the stages as parameters, sorts.
+            models.Index(
+                fields=["waiting_since", "id"],
+                name="exam_waiting",
+                condition=models.Q(stage__in=WAITING_STAGES),
+            ),
         ]
         permissions = [("arbitrate_examination", "Can arbitrate and revise decided outcomes")]
 
@@ -320,7 +347,12 @@ class ExamGrading(models.Model):
                 fields=["examination", "role", "revision"], name="exam_grading_revision_unique"
             )
         ]
-        indexes = [models.Index(fields=["grader", "created_at"])]
+        indexes = [
+            models.Index(fields=["grader", "created_at"]),
+            # A senior grader's worklist leaves out the arbitrations of examinations they graded
+            # first or second: this reads those gradings from the index alone.
+            models.Index(fields=["grader", "role", "examination"], name="exam_grading_by_grader"),
+        ]
 
     def __str__(self):
         return f"{self.examination_id} {self.role} r{self.revision}: {self.outcome}"
