@@ -296,7 +296,9 @@ def test_an_upload_of_the_same_bytes_finishing_during_the_file_removal_keeps_its
 
     callbacks = []
     monkeypatch.setattr(references, "_stored", worker_finishes_between_the_lookups)
-    monkeypatch.setattr(deletion.transaction, "on_commit", callbacks.append)
+    monkeypatch.setattr(
+        deletion.transaction, "on_commit", lambda func, *a, **kw: callbacks.append(func)
+    )
     request = RequestFactory().post(URL)
     request.user = world.alice
     delete_images(request, [image.pk])

@@ -20,6 +20,7 @@ SESSION_ENDED = "Your session has ended — sign in again to return to the page 
 FORM_PAGES = {
     "image-grade": "image-viewer",
     "image-restore": "image-editor",
+    "image-text-review": "image-editor",
     "images-bulk": "dashboard",
     "logout": "home",
     "grading-start": "grading-worklist",
