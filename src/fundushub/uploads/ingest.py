@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from fundushub.accounts import quota
 from fundushub.audit.models import record
+from fundushub.checks.queue import check_when_stored
 from fundushub.grading.examinations import file_image
 from fundushub.lib.statelog import state_changed
 from fundushub.store import blobs
@@ -120,8 +121,6 @@ def _record(item: UploadItem, image, created: bool) -> None:
         _finish(item, ItemState.COMPLETED, image=image)  # the reservation is now spent
         _audit("image.stored", item, image)
         file_image(image, taken_at=image.created_at, brought_by_id=item.job.user_id)
-        from fundushub.checks.queue import check_when_stored  # queued once the row commits
-
         check_when_stored(image)
     else:  # stored first by another upload (maybe at this very moment): not counted
         _give_back_quota(item)
