@@ -88,19 +88,24 @@ def _work(exam: Examination, plan: str, form: list[dict], staff, rng: random.Ran
     if plan == "claimed":
         workflow.claim(rng.choice(everyone), exam)
         return
-    # The first-named grader (the demo's "grader") gets the second gradings left waiting.
-    first = rng.choice(everyone[1:] if plan == "second" else everyone)
+    # Senior graders grade first only where no second grading follows, so that one is free to
+    # arbitrate (never the first or second grader); the first-named grader (the demo's "grader")
+    # gets the second gradings left waiting.
+    if plan == "single":
+        first = rng.choice(everyone)
+    else:
+        first = rng.choice((graders[1:] if plan == "second" else graders) or seniors)
     kind = "referable" if plan != "single" else rng.choice(["clear", "clear", "mild", "ungradable"])
-    first_values = _values(form, kind, rng)
+    first_values = demo_values(form, kind, rng)
     exam = _grade(first, exam, first_values)
     if exam.stage != Stage.SECONDARY or plan == "second":
         return
     second = rng.choice([u for u in graders if u != first] or [u for u in seniors if u != first])
     disagree = plan in ("arbitrated", "arbitration")
-    exam = _grade(second, exam, _values(form, "clear", rng) if disagree else first_values)
+    exam = _grade(second, exam, demo_values(form, "clear", rng) if disagree else first_values)
     if exam.stage != Stage.ARBITRATION or plan == "arbitration":
         return
-    arbiter = rng.choice(seniors)
+    arbiter = rng.choice([u for u in seniors if u not in (first, second)] or seniors)
     upheld = rng.randrange(2)
     final = first_values if upheld == 0 else exam.gradings.order_by("-pk").first().values
     _grade(arbiter, exam, final, reason=REASONS[upheld])
@@ -113,7 +118,7 @@ def _grade(user, exam: Examination, values: dict, reason: str = "") -> Examinati
     return Examination.objects.select_related("programme__scheme").get(pk=exam.pk)
 
 
-def _values(form: list[dict], kind: str, rng: random.Random) -> dict:
+def demo_values(form: list[dict], kind: str, rng: random.Random) -> dict:
     """Per-eye values of the scheme's form: "clear" (the first value of every field), "mild"
     (a non-referable finding in the main field), "ungradable" (one eye), or "referable" (a
     referable finding in one eye, of any field)."""
