@@ -134,7 +134,7 @@ def record_grading(user, exam: Examination, raw_values: dict, notes="", reason="
         now = timezone.now()
         # The fence: still at this stage, and not held by anyone else.
         held = Q(claim_until__isnull=True) | Q(claim_until__lt=now) | Q(claimed_by=user)
-        locked = Examination.objects.select_for_update().filter(pk=exam.pk, stage=stage)
+        locked = Examination.objects.select_for_update(of=("self",)).filter(pk=exam.pk, stage=stage)
         exam = locked.filter(held).select_related("programme").first()
         if exam is None:
             raise NotYours(MOVED_ON)
