@@ -7,11 +7,8 @@ costs what the first does. A cursor is opaque to users: urlsafe base64 of
 (earlier pages). Every page costs the same few queries, whatever its number of rows.
 """
 
-import base64
-import binascii
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from django.db.models import Count
 from django.http import QueryDict
@@ -20,6 +17,7 @@ from django.utils import timezone
 from fundushub.catalog.models import LabUnit
 from fundushub.grading import workflow
 from fundushub.grading.models import Examination, ExaminationImage, Programme, Stage
+from fundushub.lib.cursor import InvalidCursor, decode, encode  # noqa: F401  (this module's cursors)
 
 PER_PAGE = 25
 # The stage filter's words (as graders say them) and the stages they mean.
@@ -35,10 +33,6 @@ LABELS = {
     "date_to": "Visit to",
     "subject": "Subject",
 }
-
-
-class InvalidCursor(ValueError):
-    pass
 
 
 @dataclass
@@ -157,23 +151,6 @@ def options_for(user) -> dict:
 
 
 # Keyset pages -------------------------------------------------------------------------------
-
-
-def encode(waiting_since: datetime, pk) -> str:
-    raw = f"{waiting_since.astimezone(UTC).isoformat()}|{uuid.UUID(str(pk)).hex}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode(token: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        when, _, pk = raw.partition("|")
-        moment = datetime.fromisoformat(when)
-        if moment.tzinfo is None:
-            raise ValueError("naive")
-        return moment.astimezone(UTC), uuid.UUID(pk)
-    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor(token) from None
 
 
 @dataclass

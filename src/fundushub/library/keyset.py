@@ -4,35 +4,12 @@ A cursor is opaque to users: urlsafe base64 of "<ISO created_at>|<uuid>", the ke
 page starts after (older pages) or before (newer pages). No OFFSET anywhere.
 """
 
-import base64
-import binascii
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+
+from fundushub.lib.cursor import InvalidCursor, decode, encode  # noqa: F401  (this module's cursors)
 
 ORDER = ("-created_at", "-id")
 REVERSED = ("created_at", "id")
-
-
-class InvalidCursor(ValueError):
-    pass
-
-
-def encode(created_at: datetime, pk) -> str:
-    raw = f"{created_at.astimezone(UTC).isoformat()}|{uuid.UUID(str(pk)).hex}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode(token: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        when, _, pk = raw.partition("|")
-        created_at = datetime.fromisoformat(when)
-        if created_at.tzinfo is None:
-            raise ValueError("naive")
-        return created_at.astimezone(UTC), uuid.UUID(pk)
-    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor(token) from None
 
 
 @dataclass
