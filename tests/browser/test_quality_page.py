@@ -1,7 +1,7 @@
 """The grading quality page in a browser, with a realistic quarter of screening: five graders of
 different skill, two lab units, three cameras, second gradings and arbitrations. No script
 error or CSP violation; the filters work by keyboard; the CSV downloads; the screenshot is kept
-(test-output/screenshots/quality.png, copied to docs/screenshots/ for the README)."""
+(test-output/screenshots/quality.png; the README shows the demo's own, docs/take_screenshots.py)."""
 
 import random
 from datetime import timedelta
