@@ -15,6 +15,7 @@ from fundushub.accounts import roles
 from fundushub.accounts.models import User
 from fundushub.catalog.models import Area, Camera, Disease, Hospital, LabUnit
 from fundushub.catalog.reference import load_reference_data
+from fundushub.grading.defaults import ensure_defaults
 from tests import s3
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +97,8 @@ class World:
 @pytest.fixture
 def world(db):
     load_reference_data()
+    # The default schemes and programmes come by data migration; a transactional test empties them.
+    ensure_defaults()
     roles.ensure_role_groups()
     w = World()
     w.st_lucia = Hospital.objects.create(name="St Lucia")

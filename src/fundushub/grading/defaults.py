@@ -150,3 +150,10 @@ def load_defaults(Scheme, SchemeField, SchemeValue, Programme, OutcomeRule) -> i
                 outcome=outcome,
             )
     return added
+
+
+def ensure_defaults() -> int:
+    """load_defaults with this code's models (a database emptied since its migrations ran)."""
+    from fundushub.grading.models import OutcomeRule, Programme, Scheme, SchemeField, SchemeValue
+
+    return load_defaults(Scheme, SchemeField, SchemeValue, Programme, OutcomeRule)
