@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from fundushub.audit.models import AuditEvent
 from fundushub.grading import outcomes_csv, workflow
-from fundushub.grading.models import Examination
+from fundushub.grading.models import ExamGrading, Examination
 from tests.conftest import examination_of
 
 URL = "/examinations/outcomes.csv"
@@ -208,3 +208,15 @@ def test_graders_and_uploaders_may_not_export_many_patients_outcomes(client, gra
         assert client.get("/examinations/outcomes").status_code == 403
     client.force_login(graders.sophie)  # a senior grader
     assert client.get("/examinations/outcomes.csv").status_code == 200
+
+
+def test_grades_are_written_in_the_schemes_field_order_whatever_order_the_database_keeps(
+    client, graders
+):
+    # PostgreSQL's jsonb gives keys back in its own order (M, P, R): the scheme's order decides.
+    exam = decided(graders, 1, dr("R2", "R0"), on="2026-11-10")
+    shuffled = {eye: {"P": "P0", "M": "M0", "R": r} for eye, r in (("right", "R2"), ("left", "R0"))}
+    ExamGrading.objects.filter(pk=exam.final_grading_id).update(values=shuffled)
+    client.force_login(graders.mary)
+    (row,) = table(client.get(URL, {"from": "2026-11-01", "to": "2026-11-30"}))
+    assert (row["right_eye_grade"], row["left_eye_grade"]) == ("R2 M0 P0", "R0 M0 P0")

@@ -247,3 +247,12 @@ def test_a_senior_grader_who_gave_one_of_the_disagreeing_gradings_does_not_arbit
         workflow.record_grading(graders.sophie, exam, dr("R2", "R0"), reason="mine")
     other = make_user("olga", roles.SENIOR_GRADER, [graders.retina])
     assert exam in workflow.waiting_for(other)
+
+
+def test_an_eyes_grade_reads_in_the_schemes_field_order_whatever_order_it_was_stored_in():
+    from fundushub.grading.outcomes import summary
+
+    stored = {"right": {"P": "P1", "M": "M0", "R": "R3a"}}
+    assert summary(stored, "right", ["R", "M", "P"]) == "R3a M0 P1"
+    assert summary(stored, "right", ["R"]) == "R3a P1 M0"  # unknown fields last, as stored
+    assert summary(stored, "left", ["R", "M", "P"]) == ""

@@ -15,7 +15,8 @@ from fundushub.audit.models import AuditEvent
 from fundushub.checks.summary import summaries_for
 from fundushub.grading import workflow
 from fundushub.grading.models import Examination, Grade, Outcome, Role, Stage
-from fundushub.grading.outcomes import EYES, form_of
+from fundushub.grading.outcomes import EYES, field_order, form_of, in_order
+from fundushub.grading.outcomes import summary as eye_summary
 from fundushub.grading.reports import reports_for
 from fundushub.store.models import Image
 from fundushub.store.titles import add_capture_times
@@ -82,7 +83,7 @@ def labelled(values: dict, form: list[dict]) -> dict:
     return {
         eye: [
             EyeValue(names.get(code, code), value, labels.get((code, value), ""))
-            for code, value in (values.get(eye) or {}).items()
+            for code, value in in_order(values.get(eye) or {}, names)
         ]
         for eye in EYES
     }
@@ -115,7 +116,7 @@ def grade_revisions(exam: Examination, images: list[Image]) -> list[Grade]:
     return grades
 
 
-def history(exam: Examination, blind: bool) -> list[dict]:
+def history(exam: Examination, blind: bool, order=()) -> list[dict]:
     """The examination's audit events, and the moves of images into or out of it."""
     pk = str(exam.pk)
     moved = Q(action="examination.image_moved") & (
@@ -131,7 +132,7 @@ def history(exam: Examination, blind: bool) -> list[dict]:
             "at": e.at,
             "user": e.user.get_username() if e.user else "system",
             "action": ACTIONS.get(e.action, e.action),
-            "summary": HIDDEN if blind and e.action in _REVEALING else summary(e, pk),
+            "summary": HIDDEN if blind and e.action in _REVEALING else summary(e, pk, order),
         }
         for e in events
     ]
@@ -140,12 +141,12 @@ def history(exam: Examination, blind: bool) -> list[dict]:
 _REVEALING = {"examination.graded", "examination.decided", "examination.disagreement"}
 
 
-def summary(event: AuditEvent, exam_pk: str) -> str:
+def summary(event: AuditEvent, exam_pk: str, order=()) -> str:
     data = event.data or {}
     if event.action == "examination.graded":
         values = data.get("values") or {}
         eyes = "; ".join(
-            f"{EYE_NAMES[eye].lower()} {' '.join(str(v) for v in (values.get(eye) or {}).values())}"
+            f"{EYE_NAMES[eye].lower()} {eye_summary(values, eye, order)}"
             for eye in EYES
             if values.get(eye)
         )
@@ -234,7 +235,7 @@ def page(user, exam: Examination, may_move: bool) -> dict:
         "decider": decider_of(exam),
         "grades": grade_revisions(exam, images),
         "reports": reports_for(exam),
-        "history": history(exam, blind),
+        "history": history(exam, blind, field_order(form)),
         "grading_action": grading_action(user, exam),
         "disagreement": [_difference(d) for d in exam.disagreement or [] if isinstance(d, dict)],
         "may_move": may_move and exam.stage != Stage.DONE,

@@ -107,6 +107,18 @@ def differences(first: dict, second: dict, fields: list[str]) -> list[dict]:
     return found
 
 
-def summary(values: dict, eye: str) -> str:
-    """One eye's grade in a line, e.g. "R1 M0 P0"."""
-    return " ".join(v for v in (values.get(eye) or {}).values() if v)
+def in_order(given: dict, order) -> list[tuple[str, str]]:
+    """One eye's (field, value) pairs in the scheme's field order: stored values cannot keep it
+    (PostgreSQL's jsonb orders keys its own way). Fields the order does not know come last."""
+    order = list(order)
+    known = [(code, given[code]) for code in order if code in given]
+    return known + [(code, value) for code, value in given.items() if code not in order]
+
+
+def summary(values: dict, eye: str, order=()) -> str:
+    """One eye's grade in a line, e.g. "R1 M0 P0" (order: the scheme's field codes)."""
+    return " ".join(str(v) for _, v in in_order(values.get(eye) or {}, order) if v)
+
+
+def field_order(form: list[dict]) -> list[str]:
+    return [f["code"] for f in form]

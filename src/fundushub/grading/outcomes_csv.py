@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from fundushub.grading.models import Outcome, Stage
+from fundushub.grading.models import Outcome, SchemeField, Stage
 from fundushub.grading.outcomes import summary
 from fundushub.lib.spreadsheet import Echo, safe
 
@@ -45,6 +45,7 @@ _FIELDS = [
     "decided_by__username",
     "final_grading__grader__username",
     "final_grading__values",
+    "final_grading__scheme_id",
 ]
 
 
@@ -83,6 +84,7 @@ def rows(examinations):
     writer = csv.writer(Echo())
     yield writer.writerow(COLUMNS)
     after = None
+    orders = _field_orders()
     while True:
         chunk = examinations.order_by("decided_at", "id")
         if after is not None:
@@ -90,16 +92,27 @@ def rows(examinations):
             chunk = chunk.filter(Q(decided_at__gt=at) | Q(decided_at=at, id__gt=pk))
         chunk = list(chunk.values_list(*_FIELDS)[:CHUNK])
         for row in chunk:
-            yield writer.writerow([safe(cell) for cell in _cells(row)])
+            yield writer.writerow([safe(cell) for cell in _cells(row, orders)])
         if len(chunk) < CHUNK:
             return
         after = (chunk[-1][10], chunk[-1][0])
 
 
-def _cells(row) -> list:
+def _field_orders() -> dict:
+    """{scheme id: its field codes in order}, for every scheme at once (a handful of rows)."""
+    orders: dict = {}
+    for scheme_id, code in SchemeField.objects.order_by("scheme", "position", "code").values_list(
+        "scheme_id", "code"
+    ):
+        orders.setdefault(scheme_id, []).append(code)
+    return orders
+
+
+def _cells(row, orders: dict) -> list:
     (pk, subject, visit, hospital, unit, programme, stage, outcome, rule, referable, at,
-     decider, grader, values) = row  # fmt: skip
+     decider, grader, values, scheme_id) = row  # fmt: skip
     values = values or {}
+    order = orders.get(scheme_id, ())
     label = Outcome(outcome).label if outcome in Outcome.values else outcome
     return [
         str(pk),
@@ -115,6 +128,6 @@ def _cells(row) -> list:
         referable,
         timezone.localtime(at).isoformat(timespec="seconds") if at else "",
         decider or grader or "",
-        summary(values, "right"),
-        summary(values, "left"),
+        summary(values, "right", order),
+        summary(values, "left", order),
     ]

@@ -19,7 +19,14 @@ from django.utils import timezone
 from fundushub.accounts.roles import can_arbitrate
 from fundushub.audit.models import record
 from fundushub.grading.models import ExamGrading, Examination, Grade, Role, Stage
-from fundushub.grading.outcomes import InvalidGrading, clean_values, decide, differences, form_of
+from fundushub.grading.outcomes import (
+    InvalidGrading,
+    clean_values,
+    decide,
+    differences,
+    field_order,
+    form_of,
+)
 from fundushub.grading.outcomes import summary as eye_summary
 from fundushub.store.models import GradingStatus, Image
 
@@ -240,6 +247,7 @@ def decide_outcome(exam: Examination, grading: ExamGrading, user, reason: str, r
 
 def _grade_images(exam: Examination, grading: ExamGrading) -> None:
     images = Image.objects.filter(examination_link__examination=exam).select_related("area")
+    order = field_order(form_of(grading.scheme)) if grading.scheme_id else ()
     for image in images:
         eye = image.area.code if image.area_id else ""
         if eye not in ("left", "right"):
@@ -249,7 +257,7 @@ def _grade_images(exam: Examination, grading: ExamGrading) -> None:
             image=image,
             revision=(last or 0) + 1,
             disease=image.disease,
-            grade=eye_summary(grading.values, eye)[:20],
+            grade=eye_summary(grading.values, eye, order)[:20],
             notes=f"Examination outcome: {grading.get_outcome_display()}",
             graded_by=grading.grader,
             grading=grading,
