@@ -219,6 +219,9 @@ def test_a_failing_subject_backs_off_and_is_visible(stub, make_config, watch_dir
             clock.jump(0.4 * pause)
             watchdog.poke(folder / "any")
             assert wait_for(lambda a=attempt: stub.hits("resolve") == a + 1)
+        # The fourth failure is booked (and its pause taken from the clock) before the clock
+        # jumps: booked after, its pause would start past the jump and the retry never come.
+        assert wait_for(lambda: len(logged_pauses(caplog)) == 4)
         entry = watchdog.journal.subject(SUBJECT)
         assert entry.state == "failing" and entry.attempts >= 3
         assert "the server had a problem" in entry.last_error
