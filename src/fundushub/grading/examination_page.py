@@ -14,8 +14,8 @@ from fundushub.accounts.roles import can_arbitrate, can_grade, sees_lab_unit_job
 from fundushub.audit.models import AuditEvent
 from fundushub.checks.summary import summaries_for
 from fundushub.grading import workflow
-from fundushub.grading.models import Examination, Grade, Outcome, Role, Stage
-from fundushub.grading.outcomes import EYES, field_order, form_of, in_order
+from fundushub.grading.models import Examination, Grade, Role, Stage
+from fundushub.grading.outcomes import EYES, field_order, form_of, in_order, outcome_label
 from fundushub.grading.outcomes import summary as eye_summary
 from fundushub.grading.reports import reports_for
 from fundushub.store.models import Image
@@ -172,7 +172,7 @@ def _role(code) -> str:
 
 
 def _outcome(code) -> str:
-    return Outcome(code).label if code in Outcome.values else str(code or "—")
+    return outcome_label(code) or "—"
 
 
 def _difference(d: dict) -> str:

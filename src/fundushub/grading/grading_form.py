@@ -5,7 +5,7 @@ compares, and what to tell the grader after a save."""
 import json
 
 from fundushub.grading.models import ExamGrading, Examination, Outcome, Role, Stage
-from fundushub.grading.outcomes import EYES, form_of
+from fundushub.grading.outcomes import EYES, form_of, outcome_label
 from fundushub.store.models import Image
 
 # As clinicians view a patient: the right eye on the left of the screen.
@@ -139,7 +139,7 @@ def saved_message(exam: Examination, grading: ExamGrading) -> str:
     who = f"{exam.subject_identifier or 'Unknown subject'} ({exam.visit_date:%Y-%m-%d})"
     yours = f"{grading.get_outcome_display()} (rule: {grading.outcome_rule})"
     if exam.stage == Stage.DONE:
-        outcome = Outcome(exam.outcome).label
+        outcome = outcome_label(exam.outcome)
         return f"{who}: outcome {outcome} (rule: {exam.outcome_rule})."
     if exam.stage == Stage.SECONDARY:
         return f"{who}: your grading gives {yours}. It goes to a second grader."

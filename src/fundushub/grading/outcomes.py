@@ -8,6 +8,7 @@ from fundushub.grading.models import REFERABLE_OUTCOMES, Outcome, Programme, Sch
 EYES = ("right", "left")
 EYE_NAMES = {"right": "right eye", "left": "left eye"}
 MAX_NOTES = 2000
+MAX_REASON = 500  # Examination.decided_reason's length
 
 
 class InvalidGrading(ValueError):
@@ -20,9 +21,10 @@ class Decision:
     rule: str
     referable: bool
 
-    @property
-    def label(self) -> str:
-        return Outcome(self.outcome).label
+
+def outcome_label(code) -> str:
+    """An outcome code in words; a code this version does not know, as it is."""
+    return Outcome(code).label if code in Outcome.values else str(code or "")
 
 
 def form_of(scheme: Scheme) -> list[dict]:

@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from fundushub.grading.models import Outcome, SchemeField, Stage
-from fundushub.grading.outcomes import summary
+from fundushub.grading.models import SchemeField, Stage
+from fundushub.grading.outcomes import outcome_label, summary
 from fundushub.lib.spreadsheet import Echo, safe
 
 CHUNK = 2000
@@ -113,7 +113,7 @@ def _cells(row, orders: dict) -> list:
      decider, grader, values, scheme_id) = row  # fmt: skip
     values = values or {}
     order = orders.get(scheme_id, ())
-    label = Outcome(outcome).label if outcome in Outcome.values else outcome
+    label = outcome_label(outcome)
     return [
         str(pk),
         subject,

@@ -5,15 +5,15 @@ is awaited, the first grading's outcome is withheld from whoever might give it."
 from django.urls import reverse
 
 from fundushub.grading.examination_page import decider_of, eye_of, is_blind
-from fundushub.grading.models import Outcome, Stage
+from fundushub.grading.models import Stage
+from fundushub.grading.outcomes import outcome_label
 from fundushub.store.models import Image
 
 
 def _outcome(code: str, rule: str, referable) -> dict | None:
     if not code:
         return None
-    label = Outcome(code).label if code in Outcome.values else code
-    return {"code": code, "label": label, "rule": rule, "referable": referable}
+    return {"code": code, "label": outcome_label(code), "rule": rule, "referable": referable}
 
 
 def document(user, exam) -> dict:

@@ -20,6 +20,8 @@ from fundushub.accounts.roles import can_arbitrate
 from fundushub.audit.models import record
 from fundushub.grading.models import ExamGrading, Examination, Grade, Role, Stage
 from fundushub.grading.outcomes import (
+    MAX_NOTES,
+    MAX_REASON,
     InvalidGrading,
     clean_values,
     decide,
@@ -53,7 +55,6 @@ def waiting_for(user, now=None):
     claimed by someone else, not their own uploads where the programme says so, a second grading
     never by the first grader, arbitration only for senior graders."""
     now = now or timezone.now()
-    free = Q(claim_until__isnull=True) | Q(claim_until__lt=now) | Q(claimed_by=user)
     stages = Q(stage=Stage.PRIMARY) | (
         Q(stage=Stage.SECONDARY) & ~Q(primary_grader=user) & Q(primary_grader__isnull=False)
     )
@@ -62,10 +63,15 @@ def waiting_for(user, now=None):
     own = Q(programme__exclude_own=True, brought_by=user)
     return (
         Examination.objects.visible_to(user)
-        .filter(stages, free)
+        .filter(stages, _free_for(user, now))
         .exclude(own)
         .order_by("waiting_since", "id")
     )
+
+
+def _free_for(user, now) -> Q:
+    """Not held by anyone else: never claimed, the claim ran out, or it is this user's."""
+    return Q(claim_until__isnull=True) | Q(claim_until__lt=now) | Q(claimed_by=user)
 
 
 def _graded_by(user, exam_pk=None):
@@ -104,10 +110,9 @@ def claim(user, exam: Examination) -> bool:
         return False
     minutes = exam.programme.claim_minutes if exam.programme else 20
     until = now + timedelta(minutes=minutes)
-    free = Q(claim_until__isnull=True) | Q(claim_until__lt=now) | Q(claimed_by=user)
     taken = (
         Examination.objects.filter(pk=exam.pk, stage=exam.stage)
-        .filter(free)
+        .filter(_free_for(user, now))
         .update(claimed_by=user, claim_until=until)
     )
     if taken:
@@ -132,17 +137,18 @@ def record_grading(user, exam: Examination, raw_values: dict, notes="", reason="
     stage = exam.stage
     values = clean_values(form_of(exam.programme.scheme), raw_values)
     notes, reason = (notes or "").strip(), (reason or "").strip()
-    if len(notes) > 2000 or len(reason) > 500:
-        raise InvalidGrading("Notes are limited to 2000 characters and reasons to 500.")
+    if len(notes) > MAX_NOTES or len(reason) > MAX_REASON:
+        raise InvalidGrading(
+            f"Notes are limited to {MAX_NOTES} characters and reasons to {MAX_REASON}."
+        )
     if stage == Stage.ARBITRATION and not reason:
         raise InvalidGrading("Say why you decided as you did: the reason is kept with the outcome.")
     decision = decide(exam.programme, values)
     with transaction.atomic():
         now = timezone.now()
         # The fence: still at this stage, and not held by anyone else.
-        held = Q(claim_until__isnull=True) | Q(claim_until__lt=now) | Q(claimed_by=user)
         locked = Examination.objects.select_for_update(of=("self",)).filter(pk=exam.pk, stage=stage)
-        exam = locked.filter(held).select_related("programme").first()
+        exam = locked.filter(_free_for(user, now)).select_related("programme").first()
         if exam is None:
             raise NotYours(MOVED_ON)
         grading = ExamGrading.objects.create(
@@ -226,7 +232,7 @@ def decide_outcome(exam: Examination, grading: ExamGrading, user, reason: str, r
         referable=grading.referable,
         final_grading=grading,
         decided_by=user,
-        decided_reason=reason[:500],
+        decided_reason=reason[:MAX_REASON],
         decided_at=now,
     )
     Examination.objects.filter(pk=exam.pk).update(**changes)
@@ -294,5 +300,5 @@ def revise(user, exam: Examination, raw_values: dict, reason: str, request=None)
             referable=decision.referable,
             notes=reason,
         )
-        decide_outcome(exam, grading, user, reason[:500], request)
+        decide_outcome(exam, grading, user, reason[:MAX_REASON], request)
     return grading
